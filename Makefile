@@ -1,0 +1,63 @@
+# gpuhost.provision — `make run` provisions the default target, `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Leave empty to provision the disposable local sandbox host; set to an inventory to provision real hosts.
+INVENTORY ?=
+PLAYBOOK ?= playbooks/site.yml
+ARGS ?=
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
+
+.PHONY: setup run sandbox sandbox-down test lint unit molecule gpu-test image clean
+
+$(BIN)/ansible-playbook: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml","rb"))["dependency-groups"]["test"]))' > $(VENV)/requirements.txt
+	$(BIN)/pip install -q -r $(VENV)/requirements.txt
+	touch $@
+
+.collections/ansible_collections/gpuhost/provision:
+	mkdir -p $(@D)
+	ln -sfn ../../.. $@
+
+setup: $(BIN)/ansible-playbook .collections/ansible_collections/gpuhost/provision  ## virtualenv + collection link
+
+image: setup  ## the sandbox/test host image (cached)
+	$(BIN)/python tools/sandbox_image.py
+
+sandbox: image  ## start the disposable sandbox host
+	$(BIN)/python tools/sandbox.py up
+
+sandbox-down: setup
+	$(BIN)/python tools/sandbox.py down
+
+run: setup  ## provision: the sandbox by default, INVENTORY=... for real hosts
+ifeq ($(INVENTORY),)
+	$(MAKE) sandbox
+	$(BIN)/ansible-playbook -i inventories/sandbox/hosts.yml $(PLAYBOOK) $(ARGS)
+else
+	$(BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK) $(ARGS)
+endif
+
+lint: setup
+	$(BIN)/yamllint -s .
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint
+
+unit: setup
+	$(BIN)/pytest tests/unit tests/integration
+
+molecule: image
+	for s in $(SCENARIOS); do echo "=== molecule test -s $$s"; $(BIN)/molecule test -s $$s || exit 1; done
+
+gpu-test: setup  ## on a GPU host: the GPU checks for real (they skip where no GPU is found)
+	$(BIN)/pytest -m gpu tests/gpu
+
+test: lint unit molecule  ## everything: lint, pytest, every Molecule scenario
+
+clean: sandbox-down
+	rm -rf $(VENV) .collections .cache

@@ -1,0 +1,37 @@
+"""Helpers for the Molecule scenarios' testinfra tests (pytest finds this conftest above each tests/)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+
+@pytest.fixture
+def run_play():
+    """Run a playbook of this scenario against its instance, as `molecule converge` would.
+
+    Molecule's verifier environment carries its ANSIBLE_CONFIG (inventory, roles, collections).
+    Returns the CompletedProcess; the test asserts on its return code and output.
+    """
+
+    def run(playbook: str = "converge.yml", extra_vars: dict | None = None, check: bool = False):
+        scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+        cmd = ["ansible-playbook", os.path.join(scenario, playbook)]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        if check:
+            cmd.append("--check")
+        return subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())
+
+    return run
+
+
+def daemon_json(host) -> dict:
+    return json.loads(host.file("/etc/docker/daemon.json").content_string)
+
+
+def busybox_image(host) -> None:
+    """Import the busybox that prepare copied in as a one-binary container image, with the host's Docker."""
+    host.check_output("tar -C /opt/gpuhost-test/rootfs -c . | docker import - gpuhost-test/busybox:latest")

@@ -1,0 +1,142 @@
+#!/usr/bin/python
+# Copyright: gpuhost contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: docker_daemon_json
+short_description: Merge settings into Docker's daemon.json without losing the keys already there
+description:
+  - Reads O(path), merges O(settings) into it and writes the result only when it differs.
+  - Objects are merged key by key, a scalar from O(settings) replaces the current one, and lists are
+    unioned (current items first), so keys and list items a user set by hand survive.
+  - A file that is not valid JSON, or not a JSON object, fails the task and is left byte for byte as it was.
+  - The parent directory is created when missing, so the file can be written before Docker is installed.
+version_added: 0.1.0
+author: gpuhost contributors
+options:
+  path:
+    description: The daemon configuration file.
+    type: path
+    default: /etc/docker/daemon.json
+  settings:
+    description: Keys to merge into the file.
+    type: dict
+    default: {}
+  remove_matching:
+    description:
+      - Top-level keys to remove when, and only when, their current value equals the value given here,
+        e.g. C({"default-runtime": "nvidia"}) removes that key but keeps a user's own default runtime.
+    type: dict
+    default: {}
+  backup:
+    description: Keep a timestamped copy of the file before changing it.
+    type: bool
+    default: true
+  mode:
+    description: Permissions of a file this module creates.
+    type: raw
+    default: "0644"
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Docker rotates its logs
+  gpuhost.provision.docker_daemon_json:
+    settings:
+      log-driver: json-file
+      log-opts:
+        max-size: 100m
+
+- name: The nvidia runtime is registered with Docker
+  gpuhost.provision.docker_daemon_json:
+    settings:
+      runtimes:
+        nvidia:
+          path: nvidia-container-runtime
+          args: []
+"""
+
+RETURN = r"""
+config:
+  description: The configuration as it stands after the task (as it would, in check mode).
+  type: dict
+  returned: success
+  sample: {"log-driver": "json-file", "runtimes": {"nvidia": {"path": "nvidia-container-runtime", "args": []}}}
+backup_file:
+  description: The copy of the previous file.
+  type: str
+  returned: changed and a previous file existed and O(backup=true)
+  sample: /etc/docker/daemon.json.12345.2026-11-24@10:00:00~
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json import (
+    DaemonJsonError,
+    merge,
+    parse,
+    remove_matching,
+    render,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "default": "/etc/docker/daemon.json"},
+            "settings": {"type": "dict", "default": {}},
+            "remove_matching": {"type": "dict", "default": {}},
+            "backup": {"type": "bool", "default": True},
+            "mode": {"type": "raw", "default": "0644"},
+        },
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    exists = os.path.exists(path)
+    before_text = ""
+    if exists:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                before_text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg=f"{path} could not be read: {exc}; it was left unchanged")
+    try:
+        current = parse(before_text, path)
+    except DaemonJsonError as exc:
+        module.fail_json(msg=str(exc))
+
+    config = remove_matching(merge(current, module.params["settings"]), module.params["remove_matching"])
+    changed = config != current or (not exists and bool(config))
+    result = {"changed": changed, "config": config}
+    if not changed:
+        module.exit_json(**result)
+
+    after_text = render(config)
+    result["diff"] = {"before": before_text, "after": after_text, "before_header": path, "after_header": path}
+    if module.check_mode:
+        module.exit_json(**result)
+
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o755)
+    if exists and module.params["backup"]:
+        result["backup_file"] = module.backup_local(path)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.gpuhost.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(after_text)
+    module.atomic_move(tmp, path)
+    file_args = module.load_file_common_arguments({"path": path, "mode": module.params["mode"]})
+    if not exists:
+        module.set_fs_attributes_if_different(file_args, False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

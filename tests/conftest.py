@@ -1,0 +1,9 @@
+"""Make the collection importable as ansible_collections.gpuhost.provision (make setup links it)."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, ".collections")
+if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "gpuhost", "provision")):
+    raise RuntimeError("run `make setup` first: it links this repo into .collections as gpuhost.provision")
+sys.path.insert(0, COLLECTIONS)
