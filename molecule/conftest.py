@@ -12,13 +12,15 @@ import pytest
 def run_play():
     """Run a playbook of this scenario against its instance, as `molecule converge` would.
 
-    Molecule's verifier environment carries its ANSIBLE_CONFIG (inventory, roles, collections).
+    Molecule's verifier environment carries its ANSIBLE_CONFIG (roles, collections); the inventory is its own.
     Returns the CompletedProcess; the test asserts on its return code and output.
     """
 
     def run(playbook: str = "converge.yml", extra_vars: dict | None = None, check: bool = False):
         scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
-        cmd = ["ansible-playbook", os.path.join(scenario, playbook)]
+        inventory = os.environ.get("MOLECULE_INVENTORY_FILE") or os.path.join(
+            os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
+        cmd = ["ansible-playbook", "-i", inventory, os.path.join(scenario, playbook)]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         if check:

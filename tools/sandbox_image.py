@@ -26,6 +26,7 @@ BASE_PACKAGES = [
     "procps",
     "iproute2",
     "kmod",
+    "sudo",
 ]
 
 

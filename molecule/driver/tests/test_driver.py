@@ -1,0 +1,37 @@
+"""nvidia_driver on Debian 12 without a GPU but with nvidia_driver_install_without_gpu: real packages."""
+import json
+
+
+def test_driver_packages_installed_and_held(host):
+    for name in ("nvidia-driver", "nvidia-smi"):
+        assert host.package(name).is_installed, name
+        assert host.check_output(f"dpkg-query -W -f '${{Status}}' {name}").startswith("hold "), name
+
+
+def test_nonfree_source_is_deb822_and_signed(host):
+    source = host.file("/etc/apt/sources.list.d/gpuhost-debian-nonfree.sources").content_string
+    assert "Components: contrib non-free non-free-firmware" in source
+    assert "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" in source
+
+
+def test_nouveau_blacklisted(host):
+    conf = host.file("/etc/modprobe.d/gpuhost-blacklist-nouveau.conf")
+    assert conf.mode == 0o644
+    assert "blacklist nouveau" in conf.content_string.splitlines()
+
+
+def test_no_reboot_happened_even_though_allowed(host):
+    # nvidia_driver_reboot is true in this scenario, but with no GPU a reboot cannot load anything.
+    assert host.check_output("ps -o lstart= -p 1") == host.file("/opt/gpuhost-test/pid1-start").content_string.strip()
+
+
+def test_reboot_pending_is_recorded_as_a_local_fact(host):
+    fact = json.loads(host.file("/etc/ansible/facts.d/gpuhost_nvidia_driver.fact").content_string)
+    assert fact == {"reboot_pending": True, "gpus_on_pci_bus": 0}
+
+
+def test_rerun_says_reboot_pending_and_changes_nothing(run_play):
+    result = run_play()
+    assert result.returncode == 0
+    assert "REBOOT PENDING" in result.stdout
+    assert "changed=0" in result.stdout
