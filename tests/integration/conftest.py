@@ -1,38 +1,14 @@
-"""Run the collection's modules for real through Ansible on this machine (connection local)."""
+"""Fixtures for running the collection's modules for real on this machine (see tests/ansible_run.py)."""
 from __future__ import annotations
 
 import functools
 import http.server
-import json
 import os
-import subprocess
-import sys
 import threading
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
-    """`ansible localhost -m MODULE` with the json callback; returns the module's result."""
-    cmd = ["ansible", "localhost", "-c", "local", "-i", "localhost,", "-m", f"gpuhost.provision.{module}",
-           "-a", json.dumps(args)]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    # Not the repo's ansible.cfg: its profile_tasks callback would print into the JSON.
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
-    try:
-        output = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise AssertionError(f"ansible printed no JSON:\n{proc.stdout}\n{proc.stderr}") from exc
-    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """gpuhost.provision.apt_signing_key against a key server on 127.0.0.1 (the throwaway test keys)."""
-from conftest import run_module
+from ansible_run import run_module
 
 MIRROR = "176F EBB7 358A 19EC AB18 DF86 4365 F319 D00F E84D"
 WRONG = "41F9F0598577A1A972AAE6D8D190C7F8B5FAAD9D"

@@ -3,7 +3,7 @@ import hashlib
 import json
 import os
 
-from conftest import run_module
+from ansible_run import run_module
 
 NVIDIA = {"runtimes": {"nvidia": {"path": "nvidia-container-runtime", "args": []}}}
 

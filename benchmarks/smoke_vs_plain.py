@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Benchmark: the gpu_verify smoke test's figures beside plain PyTorch / NCCL figures from the same run.
+
+The smoke test should reach at least 95% of the plain figures (it is a health check, so it may not
+under-report a healthy GPU). Prints a table; `--json PATH` also writes the numbers.
+
+  python3 benchmarks/smoke_vs_plain.py                  # matmul, every visible GPU
+  torchrun --standalone --nproc_per_node=N benchmarks/smoke_vs_plain.py --allreduce   # + all-reduce busbw
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "roles", "gpu_verify", "files"))
+import gpuhost_smoke  # noqa: E402
+
+
+def plain_matmul(index: int, dtype: torch.dtype, tf32: bool, n: int = 8192, iters: int = 50) -> float:
+    """cuBLAS through torch.mm into a preallocated output, timed with CUDA events: the plain reference."""
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    device = f"cuda:{index}"
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    out = torch.empty(n, n, device=device, dtype=dtype)
+    for _ in range(5):
+        torch.mm(a, b, out=out)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iters):
+        torch.mm(a, b, out=out)
+    end.record()
+    torch.cuda.synchronize(device)
+    return 2 * n**3 * iters / (start.elapsed_time(end) / 1e3) / 1e12
+
+
+def plain_allreduce(mib: int = 256, iters: int = 50) -> float:
+    """busbw of a bare dist.all_reduce loop, as nccl-tests computes it."""
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    buf = torch.ones(mib * 2**20 // 4, device="cuda")
+    for _ in range(5):
+        dist.all_reduce(buf)
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(iters):
+        dist.all_reduce(buf)
+    torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / iters
+    dist.destroy_process_group()
+    return rank, buf.numel() * 4 / seconds / 1e9 * 2 * (world - 1) / world
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json")
+    parser.add_argument("--allreduce", action="store_true", help="under torchrun: compare all-reduce busbw")
+    args = parser.parse_args()
+    rows = []
+    if args.allreduce:
+        smoke = gpuhost_smoke.ddp_check(steps=5, allreduce_mib=256, iters=20)
+        rank, plain = plain_allreduce()
+        if rank != 0:
+            return 0
+        rows.append(("all-reduce 256 MiB", "busbw_gbps", smoke["busbw_gbps"], round(plain, 2)))
+    else:
+        smoke = gpuhost_smoke.bench()
+        for gpu in smoke["gpus"]:
+            for label, (dtype, tf32) in gpuhost_smoke.GPU_DTYPES.items():
+                rows.append((f"GPU {gpu['index']} {gpu['name']}", f"{label}_tflops", gpu[f"{label}_tflops"],
+                             round(plain_matmul(gpu["index"], dtype, tf32), 2)))
+    print(f"{'subject':<34} {'figure':<12} {'smoke':>9} {'plain':>9} {'ratio':>7}")
+    for subject, figure, value, plain in rows:
+        ratio = value / plain if value and plain else float("nan")
+        print(f"{subject:<34} {figure:<12} {value:>9} {plain:>9} {ratio:>7.1%}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump([dict(zip(["subject", "figure", "smoke", "plain"], row)) for row in rows], handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

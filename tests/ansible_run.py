@@ -1,0 +1,48 @@
+"""Run this collection through the real Ansible CLI, as a user would, and read back the results."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _bin(name: str) -> str:
+    """The CLI beside this Python (a venv's), else the one on PATH (a GPU host with ansible-core installed)."""
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    return beside if os.path.exists(beside) else name
+
+
+def _env(**extra: str) -> dict:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env.update(extra)
+    return env
+
+
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
+    """`ansible localhost -m gpuhost.provision.MODULE` with the json callback; returns the module's result."""
+    cmd = [_bin("ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m", f"gpuhost.provision.{module}",
+           "-a", json.dumps(args)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    # Not the repo's ansible.cfg: its profile_tasks callback would print into the JSON.
+    env = _env(ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
+               ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
+    try:
+        output = json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"ansible printed no JSON:\n{proc.stdout}\n{proc.stderr}") from exc
+    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def run_playbook(playbook: str, inventory: str, *args: str) -> subprocess.CompletedProcess:
+    """ansible-playbook with the repo's ansible.cfg; the caller asserts on rc and output."""
+    cmd = [_bin("ansible-playbook"), "-i", os.path.join(ROOT, inventory), os.path.join(ROOT, playbook), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT,
+                          env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")))

@@ -1,0 +1,81 @@
+"""On a real GPU host: the roles against the driver that is loaded. Skipped where no NVIDIA GPU answers.
+
+Run as root on the GPU host: `make gpu-test` (what the device tool ran for the closing notes).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from ansible_run import ROOT, run_module, run_playbook
+
+
+def _smi_works() -> bool:
+    if shutil.which("nvidia-smi") is None:
+        return False
+    return subprocess.run(["nvidia-smi", "-L"], capture_output=True, check=False).returncode == 0
+
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not _smi_works(), reason="no NVIDIA GPU here: nvidia-smi is missing or finds no GPU"),
+]
+LOCAL = "inventories/local/hosts.yml"
+
+
+def smi_rows() -> list[dict]:
+    """nvidia-smi's own CSV, read here independently of the module's parser."""
+    out = subprocess.run(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,compute_cap",
+                          "--format=csv,noheader,nounits"], capture_output=True, text=True, check=True).stdout
+    return [dict(zip(["index", "name", "uuid", "memory", "cc"], (c.strip() for c in row)))
+            for row in csv.reader(io.StringIO(out)) if row]
+
+
+def test_gpu_facts_report_the_gpus_exactly_as_nvidia_smi_does():
+    facts = run_module("nvidia_gpu_facts", {})["ansible_facts"]["nvidia_gpu"]
+    rows = smi_rows()
+    assert facts["gpu_count"] == len(rows) > 0
+    for gpu, row in zip(facts["gpus"], rows):
+        assert gpu["index"] == int(row["index"])
+        assert gpu["name"] == row["name"]
+        assert gpu["uuid"] == row["uuid"]
+        assert gpu["memory_total_mib"] == int(row["memory"])
+        assert gpu["compute_capability"] == row["cc"]
+    with open("/proc/driver/nvidia/version", encoding="utf-8") as handle:
+        assert facts["driver_version"] in handle.read()
+    banner = subprocess.run(["nvidia-smi"], capture_output=True, text=True, check=True).stdout
+    assert f"CUDA Version: {facts['cuda_version']}" in banner
+    # Every GPU nvidia-smi lists is on the PCI bus too (the count gpu_verify compares).
+    assert len(facts["pci_devices"]) == len(rows)
+
+
+def test_driver_role_leaves_the_loaded_driver_alone():
+    result = run_playbook("playbooks/site.yml", LOCAL, "--tags", "driver")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "nothing to install" in result.stdout
+    assert "changed=0" in result.stdout
+    assert "failed=0" in result.stdout
+
+
+def test_verify_playbook_passes_and_writes_the_report():
+    result = run_playbook("playbooks/verify.yml", LOCAL)
+    report_dir = os.path.join(ROOT, "reports", "localhost")
+    saved = os.environ.get("GPUHOST_REPORT_COPY")
+    if saved and os.path.isdir(report_dir):
+        shutil.copytree(report_dir, saved, dirs_exist_ok=True)
+        with open(os.path.join(saved, "verify.log"), "w", encoding="utf-8") as handle:
+            handle.write(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-4000:]
+    with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
+        report = json.load(handle)
+    assert report["verdict"] == "pass"
+    assert len(report["gpus"]) == len(smi_rows())
+    assert report["ddp"]["ddp_params_equal"] is True
+    assert report["ddp"]["allreduce_sum_ok"] is True
+    judged = {check["figure"] for check in report["checks"]}
+    assert {"fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops"} <= judged
