@@ -25,7 +25,9 @@ def run_play():
             cmd += ["-e", json.dumps(extra_vars)]
         if check:
             cmd.append("--check")
-        return subprocess.run(cmd, capture_output=True, text=True, check=False, env=os.environ.copy())
+        # JSON results keep each message on one line, uncoloured, for the tests to search.
+        env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+        return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
 
     return run
 

@@ -30,15 +30,18 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False)
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
-    # Not the repo's ansible.cfg: its profile_tasks callback would print into the JSON.
+    # The default callback prints `localhost | SUCCESS => {json}`; ansible-core alone has no json callback.
     env = _env(ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
-               ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     try:
-        output = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise AssertionError(f"ansible printed no JSON:\n{proc.stdout}\n{proc.stderr}") from exc
-    return output["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        result = json.loads(proc.stdout[proc.stdout.index("=> {") + 3:])
+    except ValueError as exc:
+        raise AssertionError(f"ansible printed no result:\n{proc.stdout}\n{proc.stderr}") from exc
+    # The callback states failure in the header and prints --diff output apart from the result.
+    result["failed"] = "| FAILED!" in proc.stdout.split("=> {", 1)[0]
+    result["_stdout"] = proc.stdout
+    return result
 
 
 def run_playbook(playbook: str, inventory: str, *args: str) -> subprocess.CompletedProcess:

@@ -69,7 +69,7 @@ def _value(text: str):
 def parse_query_gpu(output: str) -> list[dict]:
     """Rows of `nvidia-smi --query-gpu=<QUERY_FIELDS> --format=csv,noheader,nounits`."""
     gpus = []
-    for row in csv.reader(io.StringIO(output.strip())):
+    for row in csv.reader(io.StringIO(output.strip()), skipinitialspace=True):
         if not row:
             continue
         if len(row) != len(QUERY_FIELDS):

@@ -1,0 +1,114 @@
+import copy
+
+from ansible_collections.gpuhost.provision.plugins.module_utils.gpu_report import (
+    evaluate,
+    expected_for,
+    render_markdown,
+    summary_rows,
+)
+
+TABLE = [
+    {"match": "H100", "fp32_tflops": 35, "tf32_tflops": 250, "fp16_tflops": 500, "bf16_tflops": 500, "busbw_gbps": 100},
+    {"match": "A100", "fp32_tflops": 14, "tf32_tflops": 90, "fp16_tflops": 180, "bf16_tflops": 180, "busbw_gbps": 10},
+]
+# Figures the H100 device machine gave (2026-11-24).
+H100_BENCH = {"torch": "2.11.0+cu130", "cpu": {"threads": 16, "fp32_tflops": 1.08}, "gpus": [
+    {"index": 0, "name": "NVIDIA H100 80GB HBM3", "fp32_tflops": 51.61, "tf32_tflops": 396.15,
+     "fp16_tflops": 764.24, "bf16_tflops": 788.93}]}
+DDP_2 = {"world_size": 2, "backend": "nccl", "nccl_version": "2.28.9", "ddp_steps": 5, "ddp_params_equal": True,
+         "allreduce_sum_ok": True, "allreduce_sum": 3.0, "allreduce_expected_sum": 3.0, "allreduce_bytes": 2**28,
+         "algbw_gbps": 300.0, "busbw_gbps": 300.0}
+
+
+def test_first_match_wins_case_insensitive():
+    assert expected_for("NVIDIA A100-SXM4-80GB", TABLE)["match"] == "A100"
+    assert expected_for("nvidia h100 80gb hbm3", TABLE)["match"] == "H100"
+    assert expected_for("Tesla K80", TABLE) is None
+
+
+def test_healthy_h100_passes_every_figure():
+    result = evaluate(H100_BENCH, DDP_2, TABLE, 0.1)
+    assert result["verdict"] == "pass"
+    assert {c["figure"] for c in result["checks"]} == {"fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops",
+                                                      "busbw_gbps"}
+    assert all(c["ok"] for c in result["checks"])
+
+
+def test_slow_gpu_fails_naming_the_figure_and_the_shortfall():
+    slow = copy.deepcopy(H100_BENCH)
+    slow["gpus"][0]["bf16_tflops"] = 300.0
+    result = evaluate(slow, None, TABLE, 0.1)
+    assert result["verdict"] == "fail"
+    (message,) = result["failures"]
+    assert "bf16_tflops is 300.0 TFLOP/s" in message
+    assert "expected minimum 500" in message
+    assert "by 150.0 TFLOP/s (33.3%)" in message
+
+
+def test_tolerance_moves_the_threshold():
+    slow = copy.deepcopy(H100_BENCH)
+    slow["gpus"][0]["bf16_tflops"] = 460.0
+    assert evaluate(slow, None, TABLE, 0.1)["verdict"] == "pass"  # threshold 450
+    assert evaluate(slow, None, TABLE, 0.0)["verdict"] == "fail"  # threshold 500
+
+
+def test_slow_all_reduce_and_broken_ddp_fail():
+    bad = dict(DDP_2, busbw_gbps=20.0, ddp_params_equal=False, allreduce_sum_ok=False, allreduce_sum=2.0)
+    failures = evaluate(H100_BENCH, bad, TABLE, 0.1)["failures"]
+    assert any("busbw_gbps is 20.0 GB/s" in f for f in failures)
+    assert "DDP: parameters differ between ranks after training steps" in failures
+    assert "all-reduce: sum 2.0 != expected 3.0" in failures
+
+
+def test_one_rank_has_no_bus_bandwidth_to_judge():
+    one = dict(DDP_2, world_size=1, busbw_gbps=None)
+    result = evaluate(H100_BENCH, one, TABLE, 0.1)
+    assert "busbw_gbps" not in {c["figure"] for c in result["checks"]}
+    assert result["verdict"] == "pass"
+
+
+def test_torchrun_error_is_a_failure():
+    result = evaluate(H100_BENCH, {"error": "torchrun exited with 1: NCCL error"}, TABLE, 0.1)
+    assert result["failures"] == ["DDP smoke test failed: torchrun exited with 1: NCCL error"]
+
+
+def test_unknown_model_is_reported_not_judged():
+    bench = {"gpus": [{"index": 0, "name": "Tesla K80", "fp32_tflops": 2.0}]}
+    result = evaluate(bench, None, TABLE, 0.1)
+    assert result["checks"] == []
+    assert result["unknown_models"] == ["Tesla K80"]
+
+
+def _report(ddp=DDP_2, bench=H100_BENCH):
+    report = {"host": "gpu-1", "timestamp": "2026-11-24T03:21:12Z", "driver_version": "580.159.04",
+              "cuda_version": "13.0", "docker_version": "27.3.1", "docker_runtimes": ["nvidia", "runc"],
+              "torch": "2.11.0", "mode": "container", "bench": bench, "ddp": ddp,
+              "gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_total_mib": 81559,
+                        "compute_capability": "9.0", "uuid": "GPU-8a57"}]}
+    report.update(evaluate(bench, ddp, TABLE, 0.1))
+    return report
+
+
+def test_markdown_has_every_section_and_figure():
+    text = render_markdown(_report())
+    assert text.startswith("# GPU verification: gpu-1\n")
+    assert "**Verdict: PASS**" in text
+    assert "| Docker runtimes | nvidia, runc |" in text
+    assert "| 0 | NVIDIA H100 80GB HBM3 | 81559 | 9.0 | GPU-8a57 |" in text
+    assert "| GPU 0 (NVIDIA H100 80GB HBM3) | bf16_tflops | 788.93 TFLOP/s | 500 | 450 | ok |" in text
+    assert "| all-reduce over 2 GPUs | busbw_gbps | 300 GB/s | 100 | 90 | ok |" in text
+    assert "busbw 300 GB/s" in text
+    assert "## Failures" not in text
+
+
+def test_markdown_and_summary_of_a_failing_host():
+    slow = copy.deepcopy(H100_BENCH)
+    slow["gpus"][0]["fp16_tflops"] = 100.0
+    report = _report(bench=slow)
+    text = render_markdown(report)
+    assert "**Verdict: FAIL**" in text
+    assert "## Failures" in text
+    assert "| GPU 0 (NVIDIA H100 80GB HBM3) | fp16_tflops | 100 TFLOP/s | 500 | 450 | FAIL |" in text
+    rows = summary_rows(report)
+    assert rows[0].startswith("gpu-1: FAIL")
+    assert any(row.strip().startswith("FAIL GPU 0") and "fp16_tflops" in row for row in rows)
