@@ -12,7 +12,10 @@ PLAYBOOK ?= playbooks/site.yml
 ARGS ?=
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 
-.PHONY: setup run sandbox sandbox-down test lint unit molecule gpu-test image clean
+# The smoke test's CPU tests need PyTorch; 2.13.0 is the tested version (a CPU build where one is on disk).
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: torch setup run sandbox sandbox-down test lint unit molecule gpu-test image clean
 
 $(BIN)/ansible-playbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +51,11 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint
 
-unit: setup
-	$(BIN)/pytest tests/unit tests/integration
+torch: setup
+	$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/pip install -q '$(TORCH_SPEC)'
+
+unit: torch
+	$(BIN)/pytest tests/unit tests/integration tests/gpu
 
 molecule: image
 	for s in $(SCENARIOS); do echo "=== molecule test -s $$s"; $(BIN)/molecule test -s $$s || exit 1; done

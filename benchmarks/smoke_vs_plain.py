@@ -7,6 +7,7 @@ under-report a healthy GPU). Prints a table; `--json PATH` also writes the numbe
   python3 benchmarks/smoke_vs_plain.py                  # matmul, every visible GPU
   torchrun --standalone --nproc_per_node=N benchmarks/smoke_vs_plain.py --allreduce   # + all-reduce busbw
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,7 @@ import sys
 import time
 
 import torch
+import torch.distributed as dist
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "roles", "gpu_verify", "files"))
 import gpuhost_smoke  # noqa: E402
@@ -41,8 +43,6 @@ def plain_matmul(index: int, dtype: torch.dtype, tf32: bool, n: int = 8192, iter
 
 def plain_allreduce(mib: int = 256, iters: int = 50) -> float:
     """busbw of a bare dist.all_reduce loop, as nccl-tests computes it."""
-    import torch.distributed as dist
-
     dist.init_process_group("nccl")
     rank, world = dist.get_rank(), dist.get_world_size()
     torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
@@ -75,15 +75,23 @@ def main() -> int:
         smoke = gpuhost_smoke.bench()
         for gpu in smoke["gpus"]:
             for label, (dtype, tf32) in gpuhost_smoke.GPU_DTYPES.items():
-                rows.append((f"GPU {gpu['index']} {gpu['name']}", f"{label}_tflops", gpu[f"{label}_tflops"],
-                             round(plain_matmul(gpu["index"], dtype, tf32), 2)))
+                rows.append(
+                    (
+                        f"GPU {gpu['index']} {gpu['name']}",
+                        f"{label}_tflops",
+                        gpu[f"{label}_tflops"],
+                        round(plain_matmul(gpu["index"], dtype, tf32), 2),
+                    )
+                )
     print(f"{'subject':<34} {'figure':<12} {'smoke':>9} {'plain':>9} {'ratio':>7}")
     for subject, figure, value, plain in rows:
         ratio = value / plain if value and plain else float("nan")
         print(f"{subject:<34} {figure:<12} {value:>9} {plain:>9} {ratio:>7.1%}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump([dict(zip(["subject", "figure", "smoke", "plain"], row)) for row in rows], handle, indent=2)
+            json.dump(
+                [dict(zip(["subject", "figure", "smoke", "plain"], row, strict=True)) for row in rows], handle, indent=2
+            )
     return 0
 
 

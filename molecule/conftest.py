@@ -1,4 +1,5 @@
 """Helpers for the Molecule scenarios' testinfra tests (pytest finds this conftest above each tests/)."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,8 @@ def run_play():
     def run(playbook: str = "converge.yml", extra_vars: dict | None = None, check: bool = False):
         scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
         inventory = os.environ.get("MOLECULE_INVENTORY_FILE") or os.path.join(
-            os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
+            os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"
+        )
         cmd = ["ansible-playbook", "-i", inventory, os.path.join(scenario, playbook)]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
@@ -27,7 +29,8 @@ def run_play():
             cmd.append("--check")
         # JSON results keep each message on one line, uncoloured, for the tests to search.
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
-        return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        # ansible-core 2.19 prints task errors on stderr: one stream for the tests to search.
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, env=env)
 
     return run
 

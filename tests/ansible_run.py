@@ -1,4 +1,5 @@
 """Run this collection through the real Ansible CLI, as a user would, and read back the results."""
+
 from __future__ import annotations
 
 import json
@@ -16,26 +17,44 @@ def _bin(name: str) -> str:
 
 
 def _env(**extra: str) -> dict:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_NOCOLOR="1",
+    )
     env.update(extra)
     return env
 
 
 def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
     """`ansible localhost -m gpuhost.provision.MODULE` with the json callback; returns the module's result."""
-    cmd = [_bin("ansible"), "localhost", "-c", "local", "-i", "localhost,", "-m", f"gpuhost.provision.{module}",
-           "-a", json.dumps(args)]
+    cmd = [
+        _bin("ansible"),
+        "localhost",
+        "-c",
+        "local",
+        "-i",
+        "localhost,",
+        "-m",
+        f"gpuhost.provision.{module}",
+        "-a",
+        json.dumps(args),
+    ]
     if check:
         cmd.append("--check")
     if diff:
         cmd.append("--diff")
     # The default callback prints `localhost | SUCCESS => {json}`; ansible-core alone has no json callback.
-    env = _env(ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+    env = _env(
+        ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     try:
-        result = json.loads(proc.stdout[proc.stdout.index("=> {") + 3:])
+        result = json.loads(proc.stdout[proc.stdout.index("=> {") + 3 :])
     except ValueError as exc:
         raise AssertionError(f"ansible printed no result:\n{proc.stdout}\n{proc.stderr}") from exc
     # The callback states failure in the header and prints --diff output apart from the result.
@@ -47,5 +66,13 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False)
 def run_playbook(playbook: str, inventory: str, *args: str) -> subprocess.CompletedProcess:
     """ansible-playbook with the repo's ansible.cfg; the caller asserts on rc and output."""
     cmd = [_bin("ansible-playbook"), "-i", os.path.join(ROOT, inventory), os.path.join(ROOT, playbook), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT,
-                          env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")))
+    # ansible-core 2.19 prints task errors on stderr: one stream for the tests to search.
+    return subprocess.run(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")),
+    )

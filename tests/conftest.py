@@ -1,4 +1,5 @@
 """Make the collection importable as ansible_collections.gpuhost.provision (make setup links it)."""
+
 import os
 import sys
 

@@ -4,6 +4,7 @@
 It is the Molecule test host image run the same way Molecule runs it (.config/molecule/config.yml):
 systemd as PID 1, cgroups shared, the capabilities Docker-in-Docker needs listed one by one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,27 @@ def running() -> bool:
 def up(image: str) -> None:
     if not running():
         docker("rm", "-f", NAME, check=False)
-        cmd = ["run", "-d", "--name", NAME, "--hostname", NAME, "--cgroupns=host",
-               "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "-v", "/var/lib/docker",
-               "--tmpfs", "/run", "--tmpfs", "/run/lock",
-               "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined"]
+        cmd = [
+            "run",
+            "-d",
+            "--name",
+            NAME,
+            "--hostname",
+            NAME,
+            "--cgroupns=host",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+            "-v",
+            "/var/lib/docker",
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--security-opt",
+            "apparmor=unconfined",
+        ]
         for cap in CAPABILITIES:
             cmd += ["--cap-add", cap]
         docker(*cmd, image, "/lib/systemd/systemd")

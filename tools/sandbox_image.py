@@ -4,6 +4,7 @@
 The image stands in for a fresh cloud VM in Molecule and in the README's default run. It is cached:
 when the tag already exists nothing is rebuilt unless --force is given.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,13 @@ def build(suite: str, mirror: str, name: str, keyring: str | None) -> None:
         print("sandbox_image:", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         # A container has no consoles or udev to wait for; these units only slow boot or fail.
-        for unit in ("getty.target", "systemd-udevd.service", "systemd-udev-trigger.service",
-                     "systemd-remount-fs.service", "systemd-modules-load.service"):
+        for unit in (
+            "getty.target",
+            "systemd-udevd.service",
+            "systemd-udev-trigger.service",
+            "systemd-remount-fs.service",
+            "systemd-modules-load.service",
+        ):
             os.symlink("/dev/null", os.path.join(rootfs, "etc/systemd/system", unit))
         # Empty machine-id and no apt lists: like a fresh VM, and the roles must refresh apt themselves.
         with open(os.path.join(rootfs, "etc/machine-id"), "w", encoding="ascii"):
@@ -70,10 +76,14 @@ def build(suite: str, mirror: str, name: str, keyring: str | None) -> None:
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(
             [
-                "docker", "import",
-                "--change", 'CMD ["/lib/systemd/systemd"]',
-                "--change", "ENV container=docker",
-                "-", name,
+                "docker",
+                "import",
+                "--change",
+                'CMD ["/lib/systemd/systemd"]',
+                "--change",
+                "ENV container=docker",
+                "-",
+                name,
             ],
             stdin=tar.stdout,
             check=True,

@@ -4,6 +4,7 @@
 
 Kept free of Ansible imports so pytest calls them directly.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,9 +27,7 @@ def parse(text: str, path: str = "daemon.json") -> dict:
             "fix or remove it by hand, it was left unchanged"
         ) from exc
     if not isinstance(data, dict):
-        raise DaemonJsonError(
-            f"{path} must hold a JSON object, found {type(data).__name__}; it was left unchanged"
-        )
+        raise DaemonJsonError(f"{path} must hold a JSON object, found {type(data).__name__}; it was left unchanged")
     return data
 
 

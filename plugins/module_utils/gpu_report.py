@@ -1,11 +1,17 @@
 # Copyright: gpuhost contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure functions behind gpu_verify_report: judge smoke-test figures against expected minimums, render."""
+
 from __future__ import annotations
 
 FIGURES = ["fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops"]
-UNITS = {"fp32_tflops": "TFLOP/s", "tf32_tflops": "TFLOP/s", "fp16_tflops": "TFLOP/s", "bf16_tflops": "TFLOP/s",
-         "busbw_gbps": "GB/s"}
+UNITS = {
+    "fp32_tflops": "TFLOP/s",
+    "tf32_tflops": "TFLOP/s",
+    "fp16_tflops": "TFLOP/s",
+    "bf16_tflops": "TFLOP/s",
+    "busbw_gbps": "GB/s",
+}
 
 
 def expected_for(gpu_name: str, table: list[dict]) -> dict | None:
@@ -20,8 +26,15 @@ def expected_for(gpu_name: str, table: list[dict]) -> dict | None:
 def _check(subject: str, figure: str, value, minimum, tolerance: float) -> dict:
     threshold = round(minimum * (1 - tolerance), 3)
     ok = value is not None and value >= threshold
-    check = {"subject": subject, "figure": figure, "value": value, "expected_min": minimum,
-             "threshold": threshold, "unit": UNITS[figure], "ok": ok}
+    check = {
+        "subject": subject,
+        "figure": figure,
+        "value": value,
+        "expected_min": minimum,
+        "threshold": threshold,
+        "unit": UNITS[figure],
+        "ok": ok,
+    }
     if not ok:
         shortfall = threshold - (value or 0)
         check["shortfall"] = round(shortfall, 3)
@@ -45,13 +58,21 @@ def evaluate(bench: dict, ddp: dict | None, table: list[dict], tolerance: float)
             continue
         for figure in FIGURES:
             if figure in entry and figure in gpu:
-                checks.append(_check(f"GPU {gpu['index']} ({gpu['name']})", figure, gpu[figure], entry[figure],
-                                     tolerance))
+                checks.append(
+                    _check(f"GPU {gpu['index']} ({gpu['name']})", figure, gpu[figure], entry[figure], tolerance)
+                )
     if ddp and ddp.get("world_size", 1) > 1 and gpus:
         entry = expected_for(gpus[0]["name"], table)
         if entry and "busbw_gbps" in entry:
-            checks.append(_check(f"all-reduce over {ddp['world_size']} GPUs", "busbw_gbps", ddp.get("busbw_gbps"),
-                                 entry["busbw_gbps"], tolerance))
+            checks.append(
+                _check(
+                    f"all-reduce over {ddp['world_size']} GPUs",
+                    "busbw_gbps",
+                    ddp.get("busbw_gbps"),
+                    entry["busbw_gbps"],
+                    tolerance,
+                )
+            )
     failures = [c["message"] for c in checks if not c["ok"]]
     if ddp is not None and ddp.get("error"):
         failures.append(f"DDP smoke test failed: {ddp['error']}")
@@ -59,9 +80,15 @@ def evaluate(bench: dict, ddp: dict | None, table: list[dict], tolerance: float)
         if not ddp.get("ddp_params_equal"):
             failures.append("DDP: parameters differ between ranks after training steps")
         if not ddp.get("allreduce_sum_ok"):
-            failures.append(f"all-reduce: sum {ddp.get('allreduce_sum')} != expected {ddp.get('allreduce_expected_sum')}")
-    return {"checks": checks, "failures": failures, "unknown_models": sorted(set(unknown)),
-            "verdict": "fail" if failures else "pass"}
+            failures.append(
+                f"all-reduce: sum {ddp.get('allreduce_sum')} != expected {ddp.get('allreduce_expected_sum')}"
+            )
+    return {
+        "checks": checks,
+        "failures": failures,
+        "unknown_models": sorted(set(unknown)),
+        "verdict": "fail" if failures else "pass",
+    }
 
 
 def _fmt(value) -> str:
@@ -73,35 +100,59 @@ def render_markdown(report: dict) -> str:
     host = report["host"]
     lines = [f"# GPU verification: {host}", "", f"**Verdict: {report['verdict'].upper()}** ({report['timestamp']})", ""]
     lines += ["| | |", "|---|---|"]
-    for label, key in (("Driver", "driver_version"), ("CUDA (driver)", "cuda_version"), ("Docker", "docker_version"),
-                       ("Docker runtimes", "docker_runtimes"), ("PyTorch", "torch"), ("Mode", "mode")):
+    for label, key in (
+        ("Driver", "driver_version"),
+        ("CUDA (driver)", "cuda_version"),
+        ("Docker", "docker_version"),
+        ("Docker runtimes", "docker_runtimes"),
+        ("PyTorch", "torch"),
+        ("Mode", "mode"),
+    ):
         value = report.get(key)
         lines.append(f"| {label} | {', '.join(value) if isinstance(value, list) else _fmt(value)} |")
     lines += ["", "## GPUs", "", "| # | Name | Memory (MiB) | Compute cap. | UUID |", "|---|---|---|---|---|"]
     for gpu in report.get("gpus", []):
-        lines.append(f"| {gpu['index']} | {gpu['name']} | {_fmt(gpu.get('memory_total_mib'))} | "
-                     f"{_fmt(gpu.get('compute_capability'))} | {gpu.get('uuid', '')} |")
-    lines += ["", "## Figures", "", "| Subject | Figure | Value | Expected min | Threshold | Result |",
-              "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {gpu['index']} | {gpu['name']} | {_fmt(gpu.get('memory_total_mib'))} | "
+            f"{_fmt(gpu.get('compute_capability'))} | {gpu.get('uuid', '')} |"
+        )
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "| Subject | Figure | Value | Expected min | Threshold | Result |",
+        "|---|---|---|---|---|---|",
+    ]
     for check in report["checks"]:
-        lines.append(f"| {check['subject']} | {check['figure']} | {_fmt(check['value'])} {check['unit']} | "
-                     f"{_fmt(check['expected_min'])} | {_fmt(check['threshold'])} | {'ok' if check['ok'] else 'FAIL'} |")
+        lines.append(
+            f"| {check['subject']} | {check['figure']} | {_fmt(check['value'])} {check['unit']} | "
+            f"{_fmt(check['expected_min'])} | {_fmt(check['threshold'])} | {'ok' if check['ok'] else 'FAIL'} |"
+        )
     bench = report.get("bench") or {}
     cpu = bench.get("cpu") or {}
     if cpu:
-        lines.append(f"| CPU ({cpu.get('threads')} threads) | fp32_tflops | {_fmt(cpu.get('fp32_tflops'))} TFLOP/s "
-                     "| not judged | | |")
+        lines.append(
+            f"| CPU ({cpu.get('threads')} threads) | fp32_tflops | {_fmt(cpu.get('fp32_tflops'))} TFLOP/s "
+            "| not judged | | |"
+        )
     ddp = report.get("ddp")
     if ddp and not ddp.get("error"):
-        lines += ["", "## Multi-GPU", "",
-                  f"- ranks: {ddp['world_size']} ({ddp['backend']}, NCCL {_fmt(ddp.get('nccl_version'))})",
-                  f"- DDP parameters identical on every rank after {ddp['ddp_steps']} steps: {ddp['ddp_params_equal']}",
-                  f"- all-reduce sum {_fmt(ddp['allreduce_sum'])} (expected {_fmt(ddp['allreduce_expected_sum'])}): "
-                  f"{ddp['allreduce_sum_ok']}",
-                  f"- all-reduce of {ddp['allreduce_bytes'] // 2**20} MiB: algbw {_fmt(ddp['algbw_gbps'])} GB/s, "
-                  f"busbw {_fmt(ddp['busbw_gbps'])} GB/s"]
+        lines += [
+            "",
+            "## Multi-GPU",
+            "",
+            f"- ranks: {ddp['world_size']} ({ddp['backend']}, NCCL {_fmt(ddp.get('nccl_version'))})",
+            f"- DDP parameters identical on every rank after {ddp['ddp_steps']} steps: {ddp['ddp_params_equal']}",
+            f"- all-reduce sum {_fmt(ddp['allreduce_sum'])} (expected {_fmt(ddp['allreduce_expected_sum'])}): "
+            f"{ddp['allreduce_sum_ok']}",
+            f"- all-reduce of {ddp['allreduce_bytes'] // 2**20} MiB: algbw {_fmt(ddp['algbw_gbps'])} GB/s, "
+            f"busbw {_fmt(ddp['busbw_gbps'])} GB/s",
+        ]
     if report.get("unknown_models"):
-        lines += ["", f"No expected minimums for: {', '.join(report['unknown_models'])} (figures reported, not judged)."]
+        lines += [
+            "",
+            f"No expected minimums for: {', '.join(report['unknown_models'])} (figures reported, not judged).",
+        ]
     if report["failures"]:
         lines += ["", "## Failures", ""] + [f"- {failure}" for failure in report["failures"]]
     return "\n".join(lines) + "\n"
@@ -109,16 +160,22 @@ def render_markdown(report: dict) -> str:
 
 def summary_rows(report: dict) -> list[str]:
     """A few aligned lines for the end of the play."""
-    rows = [f"{report['host']}: {report['verdict'].upper()}  driver {_fmt(report.get('driver_version'))}  "
-            f"CUDA {_fmt(report.get('cuda_version'))}  GPUs {len(report.get('gpus', []))}"]
+    rows = [
+        f"{report['host']}: {report['verdict'].upper()}  driver {_fmt(report.get('driver_version'))}  "
+        f"CUDA {_fmt(report.get('cuda_version'))}  GPUs {len(report.get('gpus', []))}"
+    ]
     for check in report["checks"]:
-        rows.append(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['subject']:<40} {check['figure']:<12} "
-                    f"{_fmt(check['value']):>9} {check['unit']:<8} (min {_fmt(check['threshold'])})")
+        rows.append(
+            f"  {'ok  ' if check['ok'] else 'FAIL'} {check['subject']:<40} {check['figure']:<12} "
+            f"{_fmt(check['value']):>9} {check['unit']:<8} (min {_fmt(check['threshold'])})"
+        )
     ddp = report.get("ddp")
     if ddp and ddp.get("error"):
         rows.append(f"  FAIL DDP: {ddp['error']}")
     elif ddp:
-        rows.append(f"  {'ok  ' if ddp['ddp_params_equal'] and ddp['allreduce_sum_ok'] else 'FAIL'} DDP over "
-                    f"{ddp['world_size']} rank(s): params equal={ddp['ddp_params_equal']}, sum ok={ddp['allreduce_sum_ok']}, "
-                    f"busbw {_fmt(ddp['busbw_gbps'])} GB/s")
+        rows.append(
+            f"  {'ok  ' if ddp['ddp_params_equal'] and ddp['allreduce_sum_ok'] else 'FAIL'} DDP over "
+            f"{ddp['world_size']} rank(s): params equal={ddp['ddp_params_equal']}, sum ok={ddp['allreduce_sum_ok']}, "
+            f"busbw {_fmt(ddp['busbw_gbps'])} GB/s"
+        )
     return rows

@@ -1,6 +1,7 @@
 # Copyright: gpuhost contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure functions behind nvidia_gpu_facts: NVIDIA GPUs on the PCI bus, the loaded driver, nvidia-smi's view."""
+
 from __future__ import annotations
 
 import csv
@@ -54,7 +55,7 @@ def pci_gpus(sysfs: str = "/sys") -> list[dict]:
 
 
 def loaded_driver_version(proc_version_text: str | None) -> str | None:
-    """The version in /proc/driver/nvidia/version, e.g. 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.95.05 ...'."""
+    """The version in /proc/driver/nvidia/version ('... Kernel Module  580.95.05 ...')."""
     if not proc_version_text:
         return None
     match = re.search(r"Kernel Module(?: for [\w-]+)?\s+([0-9]+(?:\.[0-9]+)+)", proc_version_text)
@@ -74,23 +75,25 @@ def parse_query_gpu(output: str) -> list[dict]:
             continue
         if len(row) != len(QUERY_FIELDS):
             raise NvidiaSmiError(f"expected {len(QUERY_FIELDS)} fields, got {len(row)}: {','.join(row)!r}")
-        raw = dict(zip(QUERY_FIELDS, (_value(cell) for cell in row)))
+        raw = dict(zip(QUERY_FIELDS, (_value(cell) for cell in row), strict=True))
         try:
             memory = int(float(raw["memory.total"])) if raw["memory.total"] else None
             index = int(raw["index"])
         except ValueError as exc:
             raise NvidiaSmiError(f"unreadable number in {','.join(row)!r}") from exc
-        gpus.append({
-            "index": index,
-            "name": raw["name"],
-            "uuid": raw["uuid"],
-            "memory_total_mib": memory,
-            "compute_capability": raw["compute_cap"],
-            "persistence_mode": raw["persistence_mode"],
-            "mig_mode": raw["mig.mode.current"],
-            "pci_bus_id": raw["pci.bus_id"],
-            "driver_version": raw["driver_version"],
-        })
+        gpus.append(
+            {
+                "index": index,
+                "name": raw["name"],
+                "uuid": raw["uuid"],
+                "memory_total_mib": memory,
+                "compute_capability": raw["compute_cap"],
+                "persistence_mode": raw["persistence_mode"],
+                "mig_mode": raw["mig.mode.current"],
+                "pci_bus_id": raw["pci.bus_id"],
+                "driver_version": raw["driver_version"],
+            }
+        )
     return gpus
 
 

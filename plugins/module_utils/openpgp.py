@@ -4,6 +4,7 @@
 
 The target host needs no gpg: the key is dearmored and its primary-key fingerprints computed here.
 """
+
 from __future__ import annotations
 
 import base64
@@ -41,7 +42,7 @@ def dearmor(data: bytes) -> bytes:
     lines = match.group("body").splitlines()
     # Armor headers end at the first blank line; the line starting with '=' is the CRC-24.
     if "" in lines:
-        lines = lines[lines.index("") + 1:]
+        lines = lines[lines.index("") + 1 :]
     payload = "".join(line.strip() for line in lines if line.strip() and not line.startswith("="))
     try:
         return base64.b64decode(payload, validate=True)
@@ -64,7 +65,7 @@ def packets(data: bytes):
             elif first < 224:
                 length, pos = ((first - 192) << 8) + data[pos + 2] + 192, pos + 3
             elif first == 255:
-                length, pos = int.from_bytes(data[pos + 2:pos + 6], "big"), pos + 6
+                length, pos = int.from_bytes(data[pos + 2 : pos + 6], "big"), pos + 6
             else:
                 raise OpenPGPError("partial-length packets do not occur in public keys")
         else:  # old format
@@ -72,9 +73,9 @@ def packets(data: bytes):
             size = {0: 1, 1: 2, 2: 4}.get(header & 0x03)
             if size is None:
                 raise OpenPGPError("indeterminate-length packets do not occur in public keys")
-            length = int.from_bytes(data[pos + 1:pos + 1 + size], "big")
+            length = int.from_bytes(data[pos + 1 : pos + 1 + size], "big")
             pos += 1 + size
-        body = data[pos:pos + length]
+        body = data[pos : pos + length]
         if len(body) != length:
             raise OpenPGPError("key data is truncated")
         yield tag, body

@@ -157,8 +157,12 @@ def main():
     result = {
         "changed": changed,
         "fingerprints": found,
-        "diff": {"before": "\n".join(current_fprs) + "\n", "after": "\n".join(found) + "\n",
-                 "before_header": dest, "after_header": dest},
+        "diff": {
+            "before": "\n".join(current_fprs) + "\n",
+            "after": "\n".join(found) + "\n",
+            "before_header": dest,
+            "after_header": dest,
+        },
     }
     if changed and not module.check_mode:
         directory = os.path.dirname(dest)
@@ -168,8 +172,7 @@ def main():
         with open(tmp, "wb") as handle:
             handle.write(keyring)
         module.atomic_move(tmp, dest)
-        file_args = module.load_file_common_arguments({"path": dest, "mode": "0644", "owner": "root",
-                                                       "group": "root"})
+        file_args = module.load_file_common_arguments({"path": dest, "mode": "0644", "owner": "root", "group": "root"})
         module.set_fs_attributes_if_different(file_args, False)
     module.exit_json(**result)
 

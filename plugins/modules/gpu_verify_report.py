@@ -136,8 +136,13 @@ def main():
             handle.write("\n")
         with open(os.path.join(p["dest"], "report.md"), "w", encoding="utf-8") as handle:
             handle.write(render_markdown(report))
-    module.exit_json(changed=False, report=report, verdict=report["verdict"], failures=report["failures"],
-                     summary=summary_rows(report))
+    module.exit_json(
+        changed=False,
+        report=report,
+        verdict=report["verdict"],
+        failures=report["failures"],
+        summary=summary_rows(report),
+    )
 
 
 if __name__ == "__main__":

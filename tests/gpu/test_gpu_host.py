@@ -2,6 +2,7 @@
 
 Run as root on the GPU host: `make gpu-test` (what the device tool ran for the closing notes).
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,17 +31,24 @@ LOCAL = "inventories/local/hosts.yml"
 
 def smi_rows() -> list[dict]:
     """nvidia-smi's own CSV, read here independently of the module's parser."""
-    out = subprocess.run(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,compute_cap",
-                          "--format=csv,noheader,nounits"], capture_output=True, text=True, check=True).stdout
-    return [dict(zip(["index", "name", "uuid", "memory", "cc"], (c.strip() for c in row)))
-            for row in csv.reader(io.StringIO(out)) if row]
+    out = subprocess.run(
+        ["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,compute_cap", "--format=csv,noheader,nounits"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [
+        dict(zip(["index", "name", "uuid", "memory", "cc"], (c.strip() for c in row), strict=True))
+        for row in csv.reader(io.StringIO(out))
+        if row
+    ]
 
 
 def test_gpu_facts_report_the_gpus_exactly_as_nvidia_smi_does():
     facts = run_module("nvidia_gpu_facts", {})["ansible_facts"]["nvidia_gpu"]
     rows = smi_rows()
     assert facts["gpu_count"] == len(rows) > 0
-    for gpu, row in zip(facts["gpus"], rows):
+    for gpu, row in zip(facts["gpus"], rows, strict=True):
         assert gpu["index"] == int(row["index"])
         assert gpu["name"] == row["name"]
         assert gpu["uuid"] == row["uuid"]
@@ -71,7 +79,7 @@ def test_verify_playbook_passes_and_writes_the_report():
     if saved and os.path.isdir(report_dir):
         shutil.copytree(report_dir, saved, dirs_exist_ok=True)
         with open(os.path.join(saved, "verify.log"), "w", encoding="utf-8") as handle:
-            handle.write(result.stdout + result.stderr)
+            handle.write(result.stdout)
     assert result.returncode == 0, result.stdout[-4000:]
     with open(os.path.join(report_dir, "report.json"), encoding="utf-8") as handle:
         report = json.load(handle)

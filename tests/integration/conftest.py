@@ -1,4 +1,5 @@
 """Fixtures for running the collection's modules for real on this machine (see tests/ansible_run.py)."""
+
 from __future__ import annotations
 
 import functools

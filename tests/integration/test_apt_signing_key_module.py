@@ -1,4 +1,5 @@
 """gpuhost.provision.apt_signing_key against a key server on 127.0.0.1 (the throwaway test keys)."""
+
 from ansible_run import run_module
 
 MIRROR = "176F EBB7 358A 19EC AB18 DF86 4365 F319 D00F E84D"
@@ -32,8 +33,16 @@ def test_unreachable_url_is_retried_then_named(tmp_path, key_server):
     url, server = key_server
     server.shutdown()
     server.server_close()
-    result = run_module("apt_signing_key", {"url": f"{url}/mirror.pub.asc", "fingerprint": MIRROR,
-                                            "dest": str(tmp_path / "k.gpg"), "retries": 2, "delay": 0})
+    result = run_module(
+        "apt_signing_key",
+        {
+            "url": f"{url}/mirror.pub.asc",
+            "fingerprint": MIRROR,
+            "dest": str(tmp_path / "k.gpg"),
+            "retries": 2,
+            "delay": 0,
+        },
+    )
     assert result["failed"] is True
     assert f"{url}/mirror.pub.asc" in result["msg"]
     assert "after 3 tries" in result["msg"]
@@ -42,8 +51,9 @@ def test_unreachable_url_is_retried_then_named(tmp_path, key_server):
 def test_check_mode_writes_nothing(tmp_path, key_server):
     url, _ = key_server
     dest = tmp_path / "test.gpg"
-    result = run_module("apt_signing_key", {"url": f"{url}/mirror.pub.asc", "fingerprint": MIRROR, "dest": str(dest)},
-                        check=True)
+    result = run_module(
+        "apt_signing_key", {"url": f"{url}/mirror.pub.asc", "fingerprint": MIRROR, "dest": str(dest)}, check=True
+    )
     assert result["changed"] is True
     assert not dest.exists()
 

@@ -1,4 +1,5 @@
 """gpuhost.provision.docker_daemon_json run through Ansible against files on this machine."""
+
 import hashlib
 import json
 import os
@@ -77,11 +78,13 @@ def test_check_mode_reports_a_diff_and_writes_nothing(tmp_path):
 def test_remove_matching_keeps_a_users_own_default_runtime(tmp_path):
     path = tmp_path / "daemon.json"
     path.write_text('{"default-runtime": "crun"}')
-    result = run_module("docker_daemon_json",
-                        {"path": str(path), "settings": NVIDIA, "remove_matching": {"default-runtime": "nvidia"}})
+    result = run_module(
+        "docker_daemon_json", {"path": str(path), "settings": NVIDIA, "remove_matching": {"default-runtime": "nvidia"}}
+    )
     assert json.loads(path.read_text())["default-runtime"] == "crun"
     path.write_text('{"default-runtime": "nvidia"}')
-    result = run_module("docker_daemon_json",
-                        {"path": str(path), "settings": NVIDIA, "remove_matching": {"default-runtime": "nvidia"}})
+    result = run_module(
+        "docker_daemon_json", {"path": str(path), "settings": NVIDIA, "remove_matching": {"default-runtime": "nvidia"}}
+    )
     assert result["changed"] is True
     assert "default-runtime" not in json.loads(path.read_text())

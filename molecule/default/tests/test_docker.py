@@ -1,4 +1,5 @@
 """The docker role on a fresh Debian host, docker.io from Debian: a real engine, a real container."""
+
 from conftest import busybox_image, daemon_json
 
 
@@ -19,7 +20,9 @@ def test_users_keys_survive_beside_the_roles(host):
 
 def test_the_running_engine_uses_the_merged_config(host):
     assert host.check_output("docker info --format '{{.LoggingDriver}}'") == "json-file"
-    assert "https://mirror.example.internal/" in host.check_output("docker info --format '{{json .RegistryConfig.Mirrors}}'")
+    assert "https://mirror.example.internal/" in host.check_output(
+        "docker info --format '{{json .RegistryConfig.Mirrors}}'"
+    )
 
 
 def test_previous_daemon_json_was_backed_up(host):

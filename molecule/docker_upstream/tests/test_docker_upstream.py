@@ -2,6 +2,7 @@
 
 apt's signature check, the key pin and the version pin are real; the packages are stand-ins.
 """
+
 import os
 import sys
 
@@ -64,9 +65,11 @@ def reconverge(run_play):
 def test_key_apt_does_not_trust_fails_apt_for_real(host, run_play, reconverge):
     # The wrong key passes our fingerprint check (it is the one pinned) but did not sign the mirror:
     # apt's own gpgv check must refuse the repository.
-    result = run_play(extra_vars={
-        "docker_upstream_key_fingerprint": WRONG_KEY,
-        "docker_upstream_key_url": "http://127.0.0.1:8080/docker/wrong.gpg",
-    })
+    result = run_play(
+        extra_vars={
+            "docker_upstream_key_fingerprint": WRONG_KEY,
+            "docker_upstream_key_url": "http://127.0.0.1:8080/docker/wrong.gpg",
+        }
+    )
     assert result.returncode != 0
     assert "NO_PUBKEY" in result.stdout or "not signed" in result.stdout

@@ -1,4 +1,5 @@
 """nvidia_driver on Debian 12 without a GPU but with nvidia_driver_install_without_gpu: real packages."""
+
 import json
 
 

@@ -3,6 +3,7 @@
 Real: apt's signature check, the key pin, the version pin, daemon.json merging, dockerd reading it.
 Stand-in: the packages; their nvidia-container-runtime hands over to runc (no GPU here).
 """
+
 import json
 import os
 import sys
@@ -14,8 +15,12 @@ sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "plugi
 from openpgp import primary_fingerprints  # noqa: E402
 
 MIRROR_KEY = "176FEBB7358A19ECAB18DF864365F319D00FE84D"
-PACKAGES = ("nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools",
-            "libnvidia-container1")
+PACKAGES = (
+    "nvidia-container-toolkit",
+    "nvidia-container-toolkit-base",
+    "libnvidia-container-tools",
+    "libnvidia-container1",
+)
 
 
 def runtimes(host) -> dict:
@@ -75,7 +80,7 @@ def test_usual_order_with_default_runtime_then_back(host, run_play):
 @pytest.fixture
 def broken_daemon_json(host, run_play):
     original = host.file("/etc/docker/daemon.json").content_string
-    host.check_output("printf '{\"registry-mirrors\": [\"https://m\"],,}' > /etc/docker/daemon.json")
+    host.check_output('printf \'{"registry-mirrors": ["https://m"],,}\' > /etc/docker/daemon.json')
     yield host.file("/etc/docker/daemon.json").sha256sum
     host.check_output(f"printf '%s' '{original}' > /etc/docker/daemon.json")
     assert run_play().returncode == 0
@@ -89,6 +94,8 @@ def test_invalid_daemon_json_stops_the_play_and_is_left_as_it_was(host, run_play
 
 
 def test_wrong_key_fingerprint_fails(host, run_play):
-    result = run_play(extra_vars={"nvidia_container_toolkit_key_fingerprint": "C95B 321B 61E8 8C18 09C4 F759 DDCA E044 F796 ECB0"})
+    result = run_play(
+        extra_vars={"nvidia_container_toolkit_key_fingerprint": "C95B 321B 61E8 8C18 09C4 F759 DDCA E044 F796 ECB0"}
+    )
     assert result.returncode != 0
     assert "expected C95B321B61E88C1809C4F759DDCAE044F796ECB0" in result.stdout

@@ -10,6 +10,7 @@
 NCCL on GPUs, gloo on CPUs (CI has no GPU). Results are JSON; the exit status is non-zero when a check fails.
 Honours CUDA_VISIBLE_DEVICES like any CUDA program.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,6 +20,8 @@ import sys
 import time
 
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 GPU_DTYPES = {
     # CUDA cores: fp32 with TF32 off. Tensor cores: tf32 (fp32 tensors, TF32 math), fp16, bf16.
@@ -50,16 +53,22 @@ def bench(gpu_n: int = 8192, gpu_iters: int = 20, cpu_n: int = 1024, cpu_iters: 
     result = {
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
-        "cpu": {"threads": torch.get_num_threads(),
-                "fp32_tflops": round(matmul_tflops(cpu_n, torch.float32, "cpu", cpu_iters, warmup=1), 4)},
+        "cpu": {
+            "threads": torch.get_num_threads(),
+            "fp32_tflops": round(matmul_tflops(cpu_n, torch.float32, "cpu", cpu_iters, warmup=1), 4),
+        },
         "gpus": [],
     }
     previous_tf32 = torch.backends.cuda.matmul.allow_tf32
     try:
         for index in range(torch.cuda.device_count() if torch.cuda.is_available() else 0):
             props = torch.cuda.get_device_properties(index)
-            gpu = {"index": index, "name": props.name, "memory_mib": props.total_memory // 2**20,
-                   "compute_capability": f"{props.major}.{props.minor}"}
+            gpu = {
+                "index": index,
+                "name": props.name,
+                "memory_mib": props.total_memory // 2**20,
+                "compute_capability": f"{props.major}.{props.minor}",
+            }
             for label, (dtype, tf32) in GPU_DTYPES.items():
                 torch.backends.cuda.matmul.allow_tf32 = tf32
                 gpu[f"{label}_tflops"] = round(matmul_tflops(gpu_n, dtype, f"cuda:{index}", gpu_iters), 2)
@@ -81,9 +90,6 @@ class _Net(torch.nn.Module):
 
 def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
     """Run inside torchrun. Returns rank 0's view; every rank raises if its own check fails."""
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
-
     cuda = torch.cuda.is_available()
     backend = "nccl" if cuda else "gloo"
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

@@ -56,8 +56,12 @@ def test_empty_file_is_an_empty_config(text):
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [('{"log-driver": "json-file",}', "not valid JSON"), ("{", "not valid JSON"), ('["a"]', "JSON object"),
-     ("42", "JSON object")],
+    [
+        ('{"log-driver": "json-file",}', "not valid JSON"),
+        ("{", "not valid JSON"),
+        ('["a"]', "JSON object"),
+        ("42", "JSON object"),
+    ],
 )
 def test_invalid_content_names_the_file(text, reason):
     with pytest.raises(DaemonJsonError) as err:

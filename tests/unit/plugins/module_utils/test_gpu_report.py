@@ -12,12 +12,33 @@ TABLE = [
     {"match": "A100", "fp32_tflops": 14, "tf32_tflops": 90, "fp16_tflops": 180, "bf16_tflops": 180, "busbw_gbps": 10},
 ]
 # Figures the H100 device machine gave (2026-11-24).
-H100_BENCH = {"torch": "2.11.0+cu130", "cpu": {"threads": 16, "fp32_tflops": 1.08}, "gpus": [
-    {"index": 0, "name": "NVIDIA H100 80GB HBM3", "fp32_tflops": 51.61, "tf32_tflops": 396.15,
-     "fp16_tflops": 764.24, "bf16_tflops": 788.93}]}
-DDP_2 = {"world_size": 2, "backend": "nccl", "nccl_version": "2.28.9", "ddp_steps": 5, "ddp_params_equal": True,
-         "allreduce_sum_ok": True, "allreduce_sum": 3.0, "allreduce_expected_sum": 3.0, "allreduce_bytes": 2**28,
-         "algbw_gbps": 300.0, "busbw_gbps": 300.0}
+H100_BENCH = {
+    "torch": "2.11.0+cu130",
+    "cpu": {"threads": 16, "fp32_tflops": 1.08},
+    "gpus": [
+        {
+            "index": 0,
+            "name": "NVIDIA H100 80GB HBM3",
+            "fp32_tflops": 51.61,
+            "tf32_tflops": 396.15,
+            "fp16_tflops": 764.24,
+            "bf16_tflops": 788.93,
+        }
+    ],
+}
+DDP_2 = {
+    "world_size": 2,
+    "backend": "nccl",
+    "nccl_version": "2.28.9",
+    "ddp_steps": 5,
+    "ddp_params_equal": True,
+    "allreduce_sum_ok": True,
+    "allreduce_sum": 3.0,
+    "allreduce_expected_sum": 3.0,
+    "allreduce_bytes": 2**28,
+    "algbw_gbps": 300.0,
+    "busbw_gbps": 300.0,
+}
 
 
 def test_first_match_wins_case_insensitive():
@@ -29,8 +50,13 @@ def test_first_match_wins_case_insensitive():
 def test_healthy_h100_passes_every_figure():
     result = evaluate(H100_BENCH, DDP_2, TABLE, 0.1)
     assert result["verdict"] == "pass"
-    assert {c["figure"] for c in result["checks"]} == {"fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops",
-                                                      "busbw_gbps"}
+    assert {c["figure"] for c in result["checks"]} == {
+        "fp32_tflops",
+        "tf32_tflops",
+        "fp16_tflops",
+        "bf16_tflops",
+        "busbw_gbps",
+    }
     assert all(c["ok"] for c in result["checks"])
 
 
@@ -80,11 +106,27 @@ def test_unknown_model_is_reported_not_judged():
 
 
 def _report(ddp=DDP_2, bench=H100_BENCH):
-    report = {"host": "gpu-1", "timestamp": "2026-11-24T03:21:12Z", "driver_version": "580.159.04",
-              "cuda_version": "13.0", "docker_version": "27.3.1", "docker_runtimes": ["nvidia", "runc"],
-              "torch": "2.11.0", "mode": "container", "bench": bench, "ddp": ddp,
-              "gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3", "memory_total_mib": 81559,
-                        "compute_capability": "9.0", "uuid": "GPU-8a57"}]}
+    report = {
+        "host": "gpu-1",
+        "timestamp": "2026-11-24T03:21:12Z",
+        "driver_version": "580.159.04",
+        "cuda_version": "13.0",
+        "docker_version": "27.3.1",
+        "docker_runtimes": ["nvidia", "runc"],
+        "torch": "2.11.0",
+        "mode": "container",
+        "bench": bench,
+        "ddp": ddp,
+        "gpus": [
+            {
+                "index": 0,
+                "name": "NVIDIA H100 80GB HBM3",
+                "memory_total_mib": 81559,
+                "compute_capability": "9.0",
+                "uuid": "GPU-8a57",
+            }
+        ],
+    }
     report.update(evaluate(bench, ddp, TABLE, 0.1))
     return report
 

@@ -33,8 +33,10 @@ def test_captured_h100_query_parses_field_by_field():
 
 
 def test_eight_gpus_and_not_applicable_mig():
-    rows = "\n".join(f"{i}, NVIDIA A100-SXM4-80GB, GPU-{i:08x}, 81920, 8.0, Disabled, [N/A], 0000:{i:02x}:00.0, 570.86.15"
-                     for i in range(8))
+    rows = "\n".join(
+        f"{i}, NVIDIA A100-SXM4-80GB, GPU-{i:08x}, 81920, 8.0, Disabled, [N/A], 0000:{i:02x}:00.0, 570.86.15"
+        for i in range(8)
+    )
     gpus = parse_query_gpu(rows + "\n")
     assert [g["index"] for g in gpus] == list(range(8))
     assert all(g["mig_mode"] is None for g in gpus)

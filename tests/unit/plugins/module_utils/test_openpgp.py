@@ -50,7 +50,8 @@ def test_bad_fingerprints_are_refused(text):
 
 
 @pytest.mark.parametrize(
-    "data", [b"<html>404 Not Found</html>", b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!\n-----END PGP PUBLIC KEY BLOCK-----"]
+    "data",
+    [b"<html>404 Not Found</html>", b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n!!!\n-----END PGP PUBLIC KEY BLOCK-----"],
 )
 def test_non_keys_are_refused(data):
     with pytest.raises(OpenPGPError):

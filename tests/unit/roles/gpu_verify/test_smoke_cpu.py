@@ -1,4 +1,5 @@
 """The smoke test's logic for real on CPU: torch's CPU build and gloo over 2 processes (CI has no GPU)."""
+
 import json
 import os
 import subprocess
@@ -7,8 +8,9 @@ import sys
 import pytest
 
 torch = pytest.importorskip("torch", reason="needs PyTorch: pip install torch==2.13.0 (CPU build)")
-SMOKE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "gpu_verify", "files",
-                     "gpuhost_smoke.py")
+SMOKE = os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "..", "roles", "gpu_verify", "files", "gpuhost_smoke.py"
+)
 sys.path.insert(0, os.path.dirname(SMOKE))
 import gpuhost_smoke  # noqa: E402
 
@@ -17,7 +19,8 @@ def test_matmul_tflops_counts_two_n_cubed_flops(monkeypatch):
     ticks = iter([10.0, 12.0])  # two seconds for 4 products of 64^3
     monkeypatch.setattr(gpuhost_smoke.time, "perf_counter", lambda: next(ticks))
     assert gpuhost_smoke.matmul_tflops(64, torch.float32, "cpu", iters=4, warmup=0) == pytest.approx(
-        2 * 64**3 * 4 / 2.0 / 1e12)
+        2 * 64**3 * 4 / 2.0 / 1e12
+    )
 
 
 def test_bench_on_cpu_measures_the_cpu_and_lists_no_gpu():
@@ -31,9 +34,28 @@ def run_ddp(tmp_path, nproc, *extra):
     out = tmp_path / "ddp.json"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", SMOKE, "ddp",
-         "--json", str(out), "--allreduce-mib", "4", "--iters", "3", *extra],
-        capture_output=True, text=True, check=False, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            SMOKE,
+            "ddp",
+            "--json",
+            str(out),
+            "--allreduce-mib",
+            "4",
+            "--iters",
+            "3",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
     return proc, out
 
 
