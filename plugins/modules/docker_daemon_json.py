@@ -26,8 +26,8 @@ options:
     default: {}
   remove_matching:
     description:
-      - Top-level keys to remove when, and only when, their current value equals the value given here,
-        e.g. C({"default-runtime": "nvidia"}) removes that key but keeps a user's own default runtime.
+      - "Top-level keys to remove when, and only when, their current value equals the value given here:
+        C({'default-runtime': 'nvidia'}) removes that key but keeps a user's own default runtime."
     type: dict
     default: {}
   backup:
