@@ -18,6 +18,7 @@ def run_play():
     """
 
     def run(playbook: str = "converge.yml", extra_vars: dict | None = None, check: bool = False):
+        """check=True runs in check mode with --diff."""
         scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
         inventory = os.environ.get("MOLECULE_INVENTORY_FILE") or os.path.join(
             os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"
@@ -26,7 +27,7 @@ def run_play():
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         if check:
-            cmd.append("--check")
+            cmd += ["--check", "--diff"]
         # JSON results keep each message on one line, uncoloured, for the tests to search.
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
         # ansible-core 2.19 prints task errors on stderr: one stream for the tests to search.

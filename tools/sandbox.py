@@ -8,6 +8,7 @@ systemd as PID 1, cgroups shared, the capabilities Docker-in-Docker needs listed
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,10 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from sandbox_image import DEFAULT_SUITE, image_name  # noqa: E402
 
 NAME = "gpuhost-sandbox"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# STAND-IN for nvidia.github.io (unreachable from a sandbox): the toolkit scenario's signed local mirror.
+MIRROR_SPEC = os.path.join(ROOT, "molecule", "toolkit", "mirror.yml")
+MIRROR_DIR = os.path.join(ROOT, ".cache", "sandbox-mirror")
 CAPABILITIES = ["SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "IPC_LOCK", "SYS_NICE", "MKNOD"]
 
 
@@ -23,21 +28,22 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], check=check, capture_output=True, text=True)
 
 
-def running() -> bool:
-    result = docker("inspect", "-f", "{{.State.Running}}", NAME, check=False)
+def running(name: str) -> bool:
+    result = docker("inspect", "-f", "{{.State.Running}}", name, check=False)
     return result.stdout.strip() == "true"
 
 
-def up(image: str) -> None:
-    if not running():
-        docker("rm", "-f", NAME, check=False)
+def up(image: str, name: str = NAME) -> None:
+    """Start (or keep) a sandbox host, wait for systemd, serve the stand-in mirror in it."""
+    if not running(name):
+        docker("rm", "-f", name, check=False)
         cmd = [
             "run",
             "-d",
             "--name",
-            NAME,
+            name,
             "--hostname",
-            NAME,
+            name,
             "--cgroupns=host",
             "-v",
             "/sys/fs/cgroup:/sys/fs/cgroup:rw",
@@ -57,12 +63,48 @@ def up(image: str) -> None:
         docker(*cmd, image, "/lib/systemd/systemd")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        state = docker("exec", NAME, "systemctl", "is-system-running", check=False).stdout.strip()
+        state = docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip()
         if state in ("running", "degraded"):
-            print(f"sandbox: {NAME} is up (systemd {state})")
-            return
+            break
         time.sleep(1)
-    sys.exit(f"sandbox: systemd in {NAME} did not finish booting within 60 s")
+    else:
+        sys.exit(f"sandbox: systemd in {name} did not finish booting within 60 s")
+    # As cloud-init does on a VM's first boot: a fresh cloud host has an apt index.
+    docker("exec", name, "apt-get", "update", "-qq")
+    serve_mirror(name)
+    print(f"sandbox: {name} is up (systemd {state}), stand-in NVIDIA mirror on its 127.0.0.1:8080")
+
+
+def serve_mirror(name: str) -> None:
+    """Build the stand-in mirror once, copy it into the sandbox and serve it on the sandbox's loopback."""
+    if not os.path.isdir(MIRROR_DIR):
+        subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, "tests", "fixtures", "apt_mirror", "build.py"),
+                MIRROR_SPEC,
+                MIRROR_DIR,
+            ],
+            check=True,
+        )
+    if docker("exec", name, "systemctl", "is-active", "gpuhost-test-mirror", check=False).returncode == 0:
+        return
+    docker("cp", MIRROR_DIR + "/.", f"{name}:/srv/gpuhost-test-mirror")
+    docker(
+        "exec",
+        name,
+        "systemd-run",
+        "--unit=gpuhost-test-mirror",
+        "--",
+        "python3",
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        "/srv/gpuhost-test-mirror",
+        "8080",
+    )
 
 
 def main() -> int:

@@ -73,11 +73,11 @@ fingerprints:
   sample: ["9DC858229FC7DD38854AE2D88D81803C0EBFCD88"]
 """
 
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
+from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
 from ansible_collections.gpuhost.provision.plugins.module_utils.openpgp import (
     OpenPGPError,
     dearmor,
@@ -165,15 +165,7 @@ def main():
         },
     }
     if changed and not module.check_mode:
-        directory = os.path.dirname(dest)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o755)
-        tmp = os.path.join(directory, f".{os.path.basename(dest)}.gpuhost.tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(keyring)
-        module.atomic_move(tmp, dest)
-        file_args = module.load_file_common_arguments({"path": dest, "mode": "0644", "owner": "root", "group": "root"})
-        module.set_fs_attributes_if_different(file_args, False)
+        write_atomic(module, dest, keyring)
     module.exit_json(**result)
 
 

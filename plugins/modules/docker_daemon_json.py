@@ -85,6 +85,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json impo
     remove_matching,
     render,
 )
+from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
 
 
 def main():
@@ -123,18 +124,10 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
 
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o755)
     if exists and module.params["backup"]:
         result["backup_file"] = module.backup_local(path)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.gpuhost.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(after_text)
-    module.atomic_move(tmp, path)
-    file_args = module.load_file_common_arguments({"path": path, "mode": module.params["mode"]})
-    if not exists:
-        module.set_fs_attributes_if_different(file_args, False)
+    # A file the user already has keeps its owner and permissions.
+    write_atomic(module, path, after_text.encode("utf-8"), None if exists else module.params["mode"])
     module.exit_json(**result)
 
 

@@ -1,5 +1,7 @@
 """The docker role on a fresh Debian host, docker.io from Debian: a real engine, a real container."""
 
+import time
+
 from conftest import busybox_image, daemon_json
 
 
@@ -38,3 +40,24 @@ def test_a_real_container_runs(host):
     busybox_image(host)
     out = host.check_output("docker run --rm gpuhost-test/busybox:latest /bin/busybox echo gpuhost-ok")
     assert out == "gpuhost-ok"
+
+
+def test_docker_stopped_between_runs_is_brought_back(host, run_play):
+    host.check_output("systemctl stop docker.socket docker.service")
+    assert not host.service("docker").is_running
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.service("docker").is_running
+    assert "changed=1" in result.stdout  # the start, and nothing else
+
+
+def test_apt_lock_held_by_another_process_is_waited_for(host, run_play):
+    # Another apt/dpkg run holds the frontend lock for 15 s; the play must wait for it, then install.
+    host.check_output("systemd-run --unit=gpuhost-test-apt-lock flock /var/lib/dpkg/lock-frontend sleep 15 && sleep 1")
+    assert "flock" in host.check_output("ps -eo args")
+    started = time.monotonic()
+    result = run_play(extra_vars={"docker_distro_packages": ["docker.io", "jq"]})
+    waited = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.package("jq").is_installed
+    assert waited >= 12

@@ -72,4 +72,19 @@ def test_key_apt_does_not_trust_fails_apt_for_real(host, run_play, reconverge):
         }
     )
     assert result.returncode != 0
-    assert "NO_PUBKEY" in result.stdout or "not signed" in result.stdout
+    assert "apt refused the repository http://127.0.0.1:8080/docker" in result.stdout
+    assert "NO_PUBKEY" in result.stdout  # apt's own reason, passed on
+
+
+def test_unreachable_mirror_is_retried_then_named(host, run_play, reconverge):
+    # Nothing listens on port 9: the source changes, and its refresh must fail, bounded, naming the URL.
+    result = run_play(
+        extra_vars={
+            "docker_upstream_repo_url": "http://127.0.0.1:9/docker",
+            "docker_upstream_key_url": "http://127.0.0.1:8080/docker/gpg",
+        }
+    )
+    assert result.returncode != 0
+    assert "apt could not refresh http://127.0.0.1:9/docker" in result.stdout
+    assert "after 3 tries" in result.stdout
+    assert "127.0.0.1:9" in result.stdout.split("apt said:", 1)[1]

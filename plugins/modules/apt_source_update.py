@@ -1,0 +1,111 @@
+#!/usr/bin/python
+# Copyright: gpuhost contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: apt_source_update
+short_description: Refresh apt's index for one source, and say plainly why apt refused it
+description:
+  - Runs C(apt-get update) for the one deb822 source file O(source), leaving the other lists alone, as
+    needed right after a source is added or its key rotated.
+  - A repository whose signature apt rejects (NO_PUBKEY, not signed, expired or bad signature) fails at once
+    with the URL and apt's own words; network errors are tried again O(retries) times, then fail the same way.
+  - apt also reports some failures only as warnings with exit status 0; those fail the task too.
+version_added: 0.1.0
+author: gpuhost contributors
+options:
+  source:
+    description: The deb822 source file, e.g. C(/etc/apt/sources.list.d/docker.sources).
+    type: path
+    required: true
+  retries:
+    description: Further tries after a failure that is not a signature problem.
+    type: int
+    default: 2
+  delay:
+    description: Seconds between tries.
+    type: int
+    default: 5
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: The apt index includes Docker's repository
+  gpuhost.provision.apt_source_update:
+    source: /etc/apt/sources.list.d/docker.sources
+"""
+
+RETURN = r"""
+stdout_lines:
+  description: What apt-get update printed on its last try.
+  type: list
+  elements: str
+  returned: when apt-get ran
+tries:
+  description: How many times apt-get update ran.
+  type: int
+  returned: always
+  sample: 1
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.gpuhost.provision.plugins.module_utils.apt_update import (
+    command,
+    is_signature_problem,
+    problems,
+    uris,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "source": {"type": "path", "required": True},
+            "retries": {"type": "int", "default": 2},
+            "delay": {"type": "int", "default": 5},
+        },
+        supports_check_mode=True,
+    )
+    source = module.params["source"]
+    # In check mode the source may be one a previous task only pretended to write.
+    if module.check_mode:
+        module.exit_json(changed=True, tries=0)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            where = ", ".join(uris(handle.read())) or source
+    except OSError as exc:
+        module.fail_json(msg=f"{source} could not be read: {exc}", tries=0)
+
+    lines = []
+    for attempt in range(module.params["retries"] + 1):
+        if attempt:
+            time.sleep(module.params["delay"])
+        rc, out, err = module.run_command(command(source), environ_update={"LANG": "C", "LC_ALL": "C"})
+        lines = problems(out + "\n" + err)
+        if rc == 0 and not lines:
+            module.exit_json(changed=True, tries=attempt + 1, stdout_lines=out.splitlines())
+        if is_signature_problem(lines):
+            module.fail_json(
+                msg=f"apt refused the repository {where} ({source}): its signature does not verify against the "
+                f"keyring it names. apt said: {' | '.join(lines)}",
+                tries=attempt + 1,
+                stdout_lines=out.splitlines(),
+            )
+    module.fail_json(
+        msg=f"apt could not refresh {where} ({source}) after {module.params['retries'] + 1} tries. "
+        f"apt said: {' | '.join(lines) or err.strip()}",
+        tries=module.params["retries"] + 1,
+        stdout_lines=out.splitlines(),
+    )
+
+
+if __name__ == "__main__":
+    main()
