@@ -63,6 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json")
     parser.add_argument("--allreduce", action="store_true", help="under torchrun: compare all-reduce busbw")
+    parser.add_argument("--plain-first", action="store_true", help="measure the plain loop before the smoke test")
     args = parser.parse_args()
     rows = []
     if args.allreduce:
@@ -72,15 +73,26 @@ def main() -> int:
             return 0
         rows.append(("all-reduce 256 MiB", "busbw_gbps", smoke["busbw_gbps"], round(plain, 2)))
     else:
+        # A GPU warms up and may clock down under a long run: --plain-first shows how much order matters.
+        def plain_all():
+            count = torch.cuda.device_count()
+            return {
+                (i, label): round(plain_matmul(i, dtype, tf32), 2)
+                for i in range(count)
+                for label, (dtype, tf32) in gpuhost_smoke.GPU_DTYPES.items()
+            }
+
+        plain = plain_all() if args.plain_first else None
         smoke = gpuhost_smoke.bench()
+        plain = plain or plain_all()
         for gpu in smoke["gpus"]:
-            for label, (dtype, tf32) in gpuhost_smoke.GPU_DTYPES.items():
+            for label in gpuhost_smoke.GPU_DTYPES:
                 rows.append(
                     (
                         f"GPU {gpu['index']} {gpu['name']}",
                         f"{label}_tflops",
                         gpu[f"{label}_tflops"],
-                        round(plain_matmul(gpu["index"], dtype, tf32), 2),
+                        plain[(gpu["index"], label)],
                     )
                 )
     print(f"{'subject':<34} {'figure':<12} {'smoke':>9} {'plain':>9} {'ratio':>7}")
