@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import pytest
-from ansible_run import ROOT, run_module, run_playbook
+from ansible_run import ROOT, run_playbook
 
 
 def _smi_works() -> bool:
@@ -44,8 +44,11 @@ def smi_rows() -> list[dict]:
     ]
 
 
-def test_gpu_facts_report_the_gpus_exactly_as_nvidia_smi_does():
-    facts = run_module("nvidia_gpu_facts", {})["ansible_facts"]["nvidia_gpu"]
+def test_gpu_facts_report_the_gpus_exactly_as_nvidia_smi_does(tmp_path):
+    dest = tmp_path / "facts.json"
+    result = run_playbook("tests/gpu/gpu_facts.yml", LOCAL, "-e", f"dest={dest}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    facts = json.loads(dest.read_text())
     rows = smi_rows()
     assert facts["gpu_count"] == len(rows) > 0
     for gpu, row in zip(facts["gpus"], rows, strict=True):
