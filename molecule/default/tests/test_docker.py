@@ -52,12 +52,17 @@ def test_docker_stopped_between_runs_is_brought_back(host, run_play):
 
 
 def test_apt_lock_held_by_another_process_is_waited_for(host, run_play):
-    # Another apt/dpkg run holds the frontend lock for 15 s; the play must wait for it, then install.
-    host.check_output("systemd-run --unit=gpuhost-test-apt-lock flock /var/lib/dpkg/lock-frontend sleep 15 && sleep 1")
-    assert "flock" in host.check_output("ps -eo args")
+    # Another apt/dpkg run holds the frontend lock for 20 s (a POSIX fcntl lock, the kind apt and dpkg
+    # take; flock(1) would not conflict with them). The play must wait for it, then install.
+    hold = (
+        "import fcntl, time; f = open('/var/lib/dpkg/lock-frontend', 'w'); "
+        "fcntl.lockf(f, fcntl.LOCK_EX); open('/run/gpuhost-test-locked', 'w').close(); time.sleep(20)"
+    )
+    host.check_output(f'systemd-run --unit=gpuhost-test-apt-lock python3 -c "{hold}"')
+    host.check_output("for i in $(seq 50); do [ -e /run/gpuhost-test-locked ] && break; sleep 0.1; done")
     started = time.monotonic()
     result = run_play(extra_vars={"docker_distro_packages": ["docker.io", "jq"]})
     waited = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-3000:]
     assert host.package("jq").is_installed
-    assert waited >= 12
+    assert waited >= 18
