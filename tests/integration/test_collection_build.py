@@ -1,0 +1,67 @@
+"""The repo builds and installs as the collection gpuhost.provision; roles, modules and playbooks resolve by FQCN."""
+
+import glob
+import os
+import subprocess
+import sys
+import tarfile
+
+from ansible_run import ROOT
+
+
+def cli(name):
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    return beside if os.path.exists(beside) else name
+
+
+def test_build_install_and_use_by_fqcn(tmp_path):
+    built = subprocess.run(
+        [cli("ansible-galaxy"), "collection", "build", ROOT, "--output-path", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (artifact,) = glob.glob(str(tmp_path / "gpuhost-provision-*.tar.gz"))
+    with tarfile.open(artifact) as tar:
+        names = tar.getnames()
+    assert "roles/docker/tasks/main.yml" in names
+    assert "plugins/modules/docker_daemon_json.py" in names
+    assert "playbooks/site.yml" in names
+    assert not any(n.startswith((".venv", ".collections", ".cache", "reports")) for n in names)
+
+    target = tmp_path / "collections"
+    # cwd away from the repo, whose ansible.cfg would show this collection as installed already.
+    installed = subprocess.run(
+        [cli("ansible-galaxy"), "collection", "install", artifact, "-p", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(target),
+        ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
+    )
+    doc = subprocess.run(
+        [cli("ansible-doc"), "-t", "module", "gpuhost.provision.docker_daemon_json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert doc.returncode == 0, doc.stderr
+    assert f"{target}/ansible_collections/gpuhost/provision/plugins/modules/docker_daemon_json.py" in doc.stdout
+    assert "nvidia-container-runtime" in doc.stdout  # its EXAMPLES, read from the installed copy
+    syntax = subprocess.run(
+        [cli("ansible-playbook"), "--syntax-check", "-i", "localhost,", "gpuhost.provision.site"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
