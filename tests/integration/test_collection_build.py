@@ -31,20 +31,21 @@ def test_build_install_and_use_by_fqcn(tmp_path):
     assert not any(n.startswith((".venv", ".collections", ".cache", "reports")) for n in names)
 
     target = tmp_path / "collections"
-    # cwd away from the repo, whose ansible.cfg would show this collection as installed already.
+    # Only the installed copy: not the repo's ansible.cfg (make exports it), which links this repo in.
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(target),
+        ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
+    )
     installed = subprocess.run(
         [cli("ansible-galaxy"), "collection", "install", artifact, "-p", str(target)],
         capture_output=True,
         text=True,
         check=False,
         cwd=tmp_path,
+        env=env,
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=str(target),
-        ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
-    )
     doc = subprocess.run(
         [cli("ansible-doc"), "-t", "module", "gpuhost.provision.docker_daemon_json"],
         capture_output=True,
