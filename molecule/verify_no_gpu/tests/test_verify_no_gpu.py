@@ -24,7 +24,7 @@ def test_check_mode_on_a_fresh_host_reports_changes_and_changes_nothing(host, ru
     changed = int(recap.split("changed=")[1].split()[0])
     assert changed >= 5  # sources, packages, blacklist, daemon.json, group ... reported, not done
     assert "+blacklist nouveau" in result.stdout  # --diff shows what the file would hold
-    assert '+    "log-driver": "json-file"' in result.stdout
+    assert '+  "log-driver": "json-file"' in result.stdout
     assert host.check_output(STATE) == before
     assert not host.package("docker.io").is_installed
     assert not host.file("/etc/docker/daemon.json").exists
