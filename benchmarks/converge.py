@@ -44,6 +44,7 @@ def start_hosts(names: list[str]) -> None:
     image = image_name(DEFAULT_SUITE)
     for name in names:
         sandbox.docker("rm", "-f", name, check=False)
+    sandbox.ensure_mirror()
     with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
         list(pool.map(lambda n: sandbox.up(image, n), names))
     for name in names:
@@ -119,7 +120,7 @@ def main() -> int:
             "ansible_s": round(ansible_s, 1),
             "shell_s": round(shell_s, 1),
             "ratio": round(ansible_s / shell_s, 2),
-            "apt_updates_ansible": apt_updates(pair[0]) - 0,
+            "apt_updates_ansible": apt_updates(pair[0]),
             "apt_updates_shell": apt_updates(pair[1]),
         }
         figures["second_run"] = {"seconds": round(second_s, 1), "changed": changed_counts(second_out)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -75,18 +76,22 @@ def up(image: str, name: str = NAME) -> None:
     print(f"sandbox: {name} is up (systemd {state}), stand-in NVIDIA mirror on its 127.0.0.1:8080")
 
 
+def ensure_mirror() -> None:
+    """Build the stand-in mirror once; into a temporary folder first, so no host copies half of one."""
+    if os.path.isdir(MIRROR_DIR):
+        return
+    building = MIRROR_DIR + ".building"
+    shutil.rmtree(building, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "fixtures", "apt_mirror", "build.py"), MIRROR_SPEC, building],
+        check=True,
+    )
+    os.rename(building, MIRROR_DIR)
+
+
 def serve_mirror(name: str) -> None:
-    """Build the stand-in mirror once, copy it into the sandbox and serve it on the sandbox's loopback."""
-    if not os.path.isdir(MIRROR_DIR):
-        subprocess.run(
-            [
-                sys.executable,
-                os.path.join(ROOT, "tests", "fixtures", "apt_mirror", "build.py"),
-                MIRROR_SPEC,
-                MIRROR_DIR,
-            ],
-            check=True,
-        )
+    """Copy the stand-in mirror into the sandbox and serve it on the sandbox's loopback."""
+    ensure_mirror()
     if docker("exec", name, "systemctl", "is-active", "gpuhost-test-mirror", check=False).returncode == 0:
         return
     docker("cp", MIRROR_DIR + "/.", f"{name}:/srv/gpuhost-test-mirror")
