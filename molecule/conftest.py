@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 
 import pytest
+
+# The collection's own OpenPGP reader, so the tests check keyrings without gpg on the controller.
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "plugins", "module_utils"))
+from openpgp import primary_fingerprints  # noqa: E402
 
 
 @pytest.fixture
@@ -43,3 +48,8 @@ def daemon_json(host) -> dict:
 def busybox_image(host) -> None:
     """Import the busybox that prepare copied in as a one-binary container image, with the host's Docker."""
     host.check_output("tar -C /opt/gpuhost-test/rootfs -c . | docker import - gpuhost-test/busybox:latest")
+
+
+def keyring_fingerprints(host, path: str) -> list[str]:
+    """Primary-key fingerprints of a keyring file on the test host."""
+    return primary_fingerprints(host.file(path).content)

@@ -10,7 +10,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _bin(name: str) -> str:
+def cli(name: str) -> str:
     """The CLI beside this Python (a venv's), else the one on PATH (a GPU host with ansible-core installed)."""
     beside = os.path.join(os.path.dirname(sys.executable), name)
     return beside if os.path.exists(beside) else name
@@ -31,7 +31,7 @@ def _env(**extra: str) -> dict:
 def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
     """`ansible localhost -m gpuhost.provision.MODULE` with the json callback; returns the module's result."""
     cmd = [
-        _bin("ansible"),
+        cli("ansible"),
         "localhost",
         "-c",
         "local",
@@ -65,7 +65,7 @@ def run_module(module: str, args: dict, check: bool = False, diff: bool = False)
 
 def run_playbook(playbook: str, inventory: str, *args: str) -> subprocess.CompletedProcess:
     """ansible-playbook with the repo's ansible.cfg; the caller asserts on rc and output."""
-    cmd = [_bin("ansible-playbook"), "-i", os.path.join(ROOT, inventory), os.path.join(ROOT, playbook), *args]
+    cmd = [cli("ansible-playbook"), "-i", os.path.join(ROOT, inventory), os.path.join(ROOT, playbook), *args]
     # ansible-core 2.19 prints task errors on stderr: one stream for the tests to search.
     return subprocess.run(
         cmd,

@@ -8,8 +8,7 @@ import os
 import threading
 
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ansible_run import ROOT
 
 
 @pytest.fixture

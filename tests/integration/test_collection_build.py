@@ -3,15 +3,9 @@
 import glob
 import os
 import subprocess
-import sys
 import tarfile
 
-from ansible_run import ROOT
-
-
-def cli(name):
-    beside = os.path.join(os.path.dirname(sys.executable), name)
-    return beside if os.path.exists(beside) else name
+from ansible_run import ROOT, cli
 
 
 def test_build_install_and_use_by_fqcn(tmp_path):
@@ -37,32 +31,15 @@ def test_build_install_and_use_by_fqcn(tmp_path):
         ANSIBLE_COLLECTIONS_PATH=str(target),
         ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "integration", "ansible.cfg"),
     )
-    installed = subprocess.run(
-        [cli("ansible-galaxy"), "collection", "install", artifact, "-p", str(target)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-        env=env,
-    )
+
+    def run(cmd):
+        return subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp_path, env=env)
+
+    installed = run([cli("ansible-galaxy"), "collection", "install", artifact, "-p", str(target)])
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    doc = subprocess.run(
-        [cli("ansible-doc"), "-t", "module", "gpuhost.provision.docker_daemon_json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    doc = run([cli("ansible-doc"), "-t", "module", "gpuhost.provision.docker_daemon_json"])
     assert doc.returncode == 0, doc.stderr
     assert f"{target}/ansible_collections/gpuhost/provision/plugins/modules/docker_daemon_json.py" in doc.stdout
     assert "nvidia-container-runtime" in doc.stdout  # its EXAMPLES, read from the installed copy
-    syntax = subprocess.run(
-        [cli("ansible-playbook"), "--syntax-check", "-i", "localhost,", "gpuhost.provision.site"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    syntax = run([cli("ansible-playbook"), "--syntax-check", "-i", "localhost,", "gpuhost.provision.site"])
     assert syntax.returncode == 0, syntax.stdout + syntax.stderr

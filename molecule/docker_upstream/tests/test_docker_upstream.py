@@ -3,14 +3,8 @@
 apt's signature check, the key pin and the version pin are real; the packages are stand-ins.
 """
 
-import os
-import sys
-
 import pytest
-from conftest import daemon_json
-
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "plugins", "module_utils"))
-from openpgp import primary_fingerprints  # noqa: E402
+from conftest import daemon_json, keyring_fingerprints
 
 MIRROR_KEY = "176FEBB7358A19ECAB18DF864365F319D00FE84D"
 WRONG_KEY = "41F9 F059 8577 A1A9 72AA E6D8 D190 C7F8 B5FA AD9D"
@@ -27,7 +21,7 @@ def test_source_is_deb822_and_signed_by_the_keyring(host):
 def test_keyring_holds_exactly_the_pinned_key(host):
     keyring = host.file("/etc/apt/keyrings/docker.gpg")
     assert keyring.mode == 0o644
-    assert primary_fingerprints(keyring.content) == [MIRROR_KEY]
+    assert keyring_fingerprints(host, "/etc/apt/keyrings/docker.gpg") == [MIRROR_KEY]
 
 
 def test_packages_at_pinned_version_and_conflicts_gone(host):

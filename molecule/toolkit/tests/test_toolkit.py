@@ -5,14 +5,9 @@ Stand-in: the packages; their nvidia-container-runtime hands over to runc (no GP
 """
 
 import json
-import os
-import sys
 
 import pytest
-from conftest import busybox_image, daemon_json
-
-sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "plugins", "module_utils"))
-from openpgp import primary_fingerprints  # noqa: E402
+from conftest import busybox_image, daemon_json, keyring_fingerprints
 
 MIRROR_KEY = "176FEBB7358A19ECAB18DF864365F319D00FE84D"
 PACKAGES = (
@@ -31,8 +26,7 @@ def test_flat_source_signed_by_the_pinned_key(host):
     source = host.file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources").content_string
     assert "Signed-By: /etc/apt/keyrings/nvidia-container-toolkit.gpg" in source
     assert "Suites: /" in source
-    keyring = host.file("/etc/apt/keyrings/nvidia-container-toolkit.gpg")
-    assert primary_fingerprints(keyring.content) == [MIRROR_KEY]
+    assert keyring_fingerprints(host, "/etc/apt/keyrings/nvidia-container-toolkit.gpg") == [MIRROR_KEY]
 
 
 def test_every_package_at_the_pinned_version(host):
