@@ -1,21 +1,14 @@
 import pytest
-from ansible_collections.gpuhost.provision.plugins.filter.cuda import cuda_image_version, smi_gpu_uuids
+from ansible.errors import AnsibleFilterError
+from ansible_collections.gpuhost.provision.plugins.filter.cuda import cuda_requirements_unmet, smi_gpu_uuids
 
 
-@pytest.mark.parametrize(
-    ("image", "version"),
-    [
-        ("nvidia/cuda:12.6.3-base-ubuntu24.04", "12.6"),
-        ("nvidia/cuda:13.0.0-devel-ubuntu24.04", "13.0"),
-        ("nvcr.io/nvidia/cuda:11.8.0-runtime-ubuntu22.04", "11.8"),
-        ("registry.local:5000/nvidia/cuda:12.4.1-base-ubuntu22.04", "12.4"),
-        ("pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime", "12.4"),
-        ("pytorch/pytorch:latest", None),
-        ("ubuntu:24.04", None),
-    ],
-)
-def test_cuda_version_of_an_image(image, version):
-    assert cuda_image_version(image) == version
+def test_filter_returns_unmet_requirements_and_names_a_malformed_image():
+    env = ["NVIDIA_REQUIRE_CUDA=cuda>=12.6"]
+    assert cuda_requirements_unmet(env, "535.183.01", "12.2") == ["cuda>=12.6"]
+    assert cuda_requirements_unmet(env, "560.35.03", "12.6", "") == []
+    with pytest.raises(AnsibleFilterError, match="NVIDIA_REQUIRE"):
+        cuda_requirements_unmet(["CUDA_VERSION=latest"], "560.35.03", "12.6")
 
 
 def test_uuids_from_nvidia_smi_list_skip_mig_devices():
