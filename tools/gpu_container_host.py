@@ -14,8 +14,9 @@ What it does, and why it does it instead of the roles (docs/testing.md, "Contain
    the machine's own /usr tree (and /opt/torch for PyTorch). Neither holds NVIDIA's driver or nvidia-smi:
    whatever GPU a container sees, NVIDIA's runtime put there. The image config declares CUDA_VERSION and
    NVIDIA_REQUIRE_CUDA as nvidia/cuda images do, so gpu_verify judges them like real ones.
-3. NVIDIA's toolkit: the .debs from tests/fixtures/nvidia_toolkit (built from NVIDIA's source) are installed
-   with dpkg, since no apt repository is reachable.
+3. NVIDIA's toolkit: nvidia-container-toolkit-base from tests/fixtures/nvidia_toolkit (built from NVIDIA's
+   source) is installed with dpkg, since no apt repository is reachable; the hook Docker needs for --gpus is
+   unpacked from NVIDIA's nvidia-container-toolkit .deb (see toolkit_up).
 4. The toolkit role's runtime and CDI stages run for real through ansible-playbook, with nvidia as Docker's
    default runtime (so a plain `docker run --gpus all` goes through NVIDIA's runtime); the role says Docker
    is not under systemd, and the harness restarts dockerd in its place.
@@ -31,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -134,9 +136,11 @@ def driver_cuda_version() -> str:
 
 
 def import_image(name: str, paths: list[str], env: dict[str, str]) -> None:
-    if sh("docker", "image", "inspect", name, check=False).returncode == 0:
+    found = sh("docker", "image", "inspect", "--format", "{{json .Config.Env}}", name, check=False)
+    if found.returncode == 0 and sorted(json.loads(found.stdout)) == sorted(f"{k}={v}" for k, v in env.items()):
         log(f"image {name} already here")
         return
+    sh("docker", "rmi", "-f", name, check=False)
     start = time.monotonic()
     tar = subprocess.Popen(
         [
@@ -166,8 +170,12 @@ def images_up() -> dict[str, str]:
         torch_python, "-c", "import torch, sys; print(torch.__version__.split('+')[0], torch.version.cuda, sys.prefix)"
     )
     torch_version, torch_cuda, prefix = probe.stdout.split()
+    # As in nvidia/cuda images: the runtime mounts the driver's files at their host paths, and this machine's
+    # driver lives under /usr/local/nvidia, the directories nvidia/cuda images put first on PATH and the
+    # library path for the same reason.
     base_env = {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATH": "/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LD_LIBRARY_PATH": "/usr/local/nvidia/lib:/usr/local/nvidia/lib64",
         "NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
     }
     cuda_image = CUDA_IMAGE.format(cuda=cuda)
@@ -205,12 +213,23 @@ def images_up() -> dict[str, str]:
 
 
 def toolkit_up(debs: str) -> str:
-    packages = sorted(glob.glob(os.path.join(debs, "*.deb")))
-    if not packages:
-        raise SystemExit(f"no .deb in {debs}: build them with tests/fixtures/nvidia_toolkit/build.py --out {debs}")
-    sh("dpkg", "-i", *packages)
+    base = sorted(glob.glob(os.path.join(debs, "nvidia-container-toolkit-base_*.deb")))
+    full = sorted(glob.glob(os.path.join(debs, "nvidia-container-toolkit_*.deb")))
+    if not base or not full:
+        raise SystemExit(
+            f"{debs} lacks nvidia-container-toolkit-base and nvidia-container-toolkit .debs: build them with "
+            f"tests/fixtures/nvidia_toolkit/build.py --out {debs}"
+        )
+    sh("dpkg", "-i", base[-1])
+    # Docker accepts --gpus only where nvidia-container-runtime-hook is on PATH. Its package depends on
+    # libnvidia-container-tools, which cannot be built here, so the hook is unpacked, not dpkg-installed.
+    # NVIDIA's runtime removes the hook from the container spec in its (jit-)CDI modes: it never runs, and if
+    # it did, the missing nvidia-container-cli would fail the container.
+    with tempfile.TemporaryDirectory() as tmp:
+        sh("dpkg-deb", "-x", full[-1], tmp)
+        shutil.copy2(os.path.join(tmp, "usr", "bin", "nvidia-container-runtime-hook"), "/usr/local/bin/")
     version = sh("nvidia-ctk", "--version").stdout.splitlines()[0]
-    log(f"installed {', '.join(os.path.basename(p) for p in packages)}: {version}")
+    log(f"installed {os.path.basename(base[-1])}, hook from {os.path.basename(full[-1])}: {version}")
     return version
 
 
