@@ -56,7 +56,21 @@ def plain_allreduce(mib: int = 256, iters: int = 50) -> float:
     torch.cuda.synchronize()
     seconds = (time.perf_counter() - start) / iters
     dist.destroy_process_group()
-    return rank, buf.numel() * 4 / seconds / 1e9 * 2 * (world - 1) / world
+    # One rank moves nothing over a bus: busbw is undefined there, not 0.
+    return rank, (buf.numel() * 4 / seconds / 1e9 * 2 * (world - 1) / world) if world > 1 else None
+
+
+def table(rows: list[tuple]) -> str:
+    """The printed comparison; a figure a run cannot have (busbw with one rank) reads n/a."""
+
+    def cell(value) -> str:
+        return "n/a" if value is None else str(value)
+
+    lines = [f"{'subject':<34} {'figure':<12} {'smoke':>9} {'plain':>9} {'ratio':>7}"]
+    for subject, figure, value, plain in rows:
+        ratio = f"{value / plain:.1%}" if value and plain else "n/a"
+        lines.append(f"{subject:<34} {figure:<12} {cell(value):>9} {cell(plain):>9} {ratio:>7}")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -71,7 +85,9 @@ def main() -> int:
         rank, plain = plain_allreduce()
         if rank != 0:
             return 0
-        rows.append(("all-reduce 256 MiB", "busbw_gbps", smoke["busbw_gbps"], round(plain, 2)))
+        rows.append(
+            ("all-reduce 256 MiB", "busbw_gbps", smoke["busbw_gbps"], None if plain is None else round(plain, 2))
+        )
     else:
         # A GPU heats up and clocks down under sustained load, so whichever runs second reads low (seen on
         # an H100: bf16 788 TFLOP/s first, 656 second). Interleave the two and keep each one's best.
@@ -84,10 +100,7 @@ def main() -> int:
                     smoke_best = max(smoke_best, gpuhost_smoke.matmul_tflops(8192, dtype, f"cuda:{index}", 20))
                     plain_best = max(plain_best, plain_matmul(index, dtype, tf32))
                 rows.append((f"GPU {index} {name}", f"{label}_tflops", round(smoke_best, 2), round(plain_best, 2)))
-    print(f"{'subject':<34} {'figure':<12} {'smoke':>9} {'plain':>9} {'ratio':>7}")
-    for subject, figure, value, plain in rows:
-        ratio = value / plain if value and plain else float("nan")
-        print(f"{subject:<34} {figure:<12} {value:>9} {plain:>9} {ratio:>7.1%}")
+    print(table(rows))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(
