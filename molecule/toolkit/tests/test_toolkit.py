@@ -1,7 +1,8 @@
-"""nvidia_container_toolkit with the real docker.io engine, against a STAND-IN of NVIDIA's repo (mirror.yml).
+"""nvidia_container_toolkit with the real docker.io engine and NVIDIA's real toolkit packages (mirror.yml).
 
-Real: apt's signature check, the key pin, the version pin, daemon.json merging, dockerd reading it.
-Stand-in: the packages; their nvidia-container-runtime hands over to runc (no GPU here).
+Real: apt's signature check, the key pin, the version pin, daemon.json merging, dockerd reading it, NVIDIA's
+nvidia-container-toolkit(-base) 1.20.0-1 built from source (nvidia-ctk, nvidia-container-runtime, hooks).
+Stand-in: the local mirror itself and libnvidia-container1/-tools (no GPU here either).
 """
 
 import json
@@ -10,6 +11,10 @@ import pytest
 from conftest import busybox_image, daemon_json, keyring_fingerprints
 
 MIRROR_KEY = "176FEBB7358A19ECAB18DF864365F319D00FE84D"
+PINNED = "1.20.0-1"
+# The tag's commit, which NVIDIA's build flags (and tests/fixtures/nvidia_toolkit) write into the binaries.
+COMMIT = "5505e2f94d9aaa08561490db974ba3cd676af209"
+RUNTIME_LOG = "/var/log/nvidia-container-runtime.log"
 PACKAGES = (
     "nvidia-container-toolkit",
     "nvidia-container-toolkit-base",
@@ -30,9 +35,21 @@ def test_flat_source_signed_by_the_pinned_key(host):
 
 
 def test_every_package_at_the_pinned_version(host):
-    # The mirror also offers 1.18.0-1: the pin chose 1.17.8-1.
+    # The mirror also offers 1.20.1-1 (stand-ins): the pin chose 1.20.0-1.
     for name in PACKAGES:
-        assert host.package(name).version == "1.17.8-1", name
+        assert host.package(name).version == PINNED, name
+
+
+def test_nvidia_ctk_is_nvidias_pinned_build(host):
+    out = host.check_output("nvidia-ctk --version")
+    assert "NVIDIA Container Toolkit CLI version 1.20.0" in out
+    assert f"commit: {COMMIT}" in out
+    for name in ("nvidia-container-toolkit", "nvidia-container-toolkit-base"):
+        fields = host.check_output(f"dpkg-query -W -f='${{Maintainer}}|${{Description}}' {name}")
+        assert fields.startswith("NVIDIA CORPORATION <cudatools@nvidia.com>|"), fields
+        assert "STAND-IN" not in fields
+    # The package's postinst wrote NVIDIA's default runtime config.
+    assert 'mode = "auto"' in host.file("/etc/nvidia-container-runtime/config.toml").content_string
 
 
 def test_daemon_json_holds_the_runtime_and_the_users_keys(host):
@@ -51,10 +68,30 @@ def test_real_dockerd_lists_the_nvidia_runtime(host):
     assert host.check_output("docker info --format '{{.DefaultRuntime}}'") == "runc"
 
 
-def test_a_container_runs_through_the_registered_runtime(host):
+@pytest.fixture
+def runtime_debug_log(host):
+    """NVIDIA's runtime logs to a file only when its config.toml names one: set it, as NVIDIA's docs say."""
+    config = "/etc/nvidia-container-runtime/config.toml"
+    original = host.file(config).content_string
+    host.check_output(
+        f"nvidia-ctk config --config-file={config} --in-place "
+        f"--set nvidia-container-runtime.debug={RUNTIME_LOG} --set nvidia-container-runtime.log-level=debug"
+    )
+    host.check_output(f"rm -f {RUNTIME_LOG}")
+    yield RUNTIME_LOG
+    host.check_output(f"cat > {config} <<'EOF'\n{original}EOF")
+
+
+def test_a_container_runs_through_nvidias_runtime(host, runtime_debug_log):
     busybox_image(host)
     out = host.check_output("docker run --rm --runtime nvidia gpuhost-test/busybox:latest /bin/busybox echo via-nvidia")
     assert out == "via-nvidia"
+    # Written by NVIDIA's nvidia-container-runtime (internal/info/auto.go, internal/oci/runtime_modifier.go):
+    # it resolved its mode, modified the OCI spec for `create` and handed over to runc.
+    log = host.file(runtime_debug_log).content_string
+    assert "Auto-detected mode as 'jit-cdi'" in log
+    assert "Create command detected; applying OCI specification modifications" in log
+    assert "Forwarding command to runtime" in log
 
 
 def test_usual_order_with_default_runtime_then_back(host, run_play):
