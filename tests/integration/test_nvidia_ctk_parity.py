@@ -1,9 +1,9 @@
 """The role's daemon.json against NVIDIA's own `nvidia-ctk runtime configure --runtime=docker`, same inputs.
 
 nvidia-ctk is NVIDIA's real binary, built from the pinned source by tests/fixtures/nvidia_toolkit (cached).
-The role's side is the role itself: the `settings` / `remove_matching` arguments of its daemon.json task are
-read from roles/nvidia_container_toolkit/tasks/docker_runtime.yml and templated by Ansible with the role's
-variables, then applied by the module's own functions (plugins/module_utils/daemon_json.py).
+The role's side is the role itself: the `settings` / `remove_matching` its daemon.json tasks use are read from
+roles/nvidia_container_toolkit/tasks/docker_runtime.yml (its set_fact) and templated by Ansible with the
+role's variables, then applied by the module's own functions (plugins/module_utils/daemon_json.py).
 Where the two differ, we chose to; docs/nvidia_ctk_parity.md lists each difference, and each has a test here.
 """
 
@@ -48,12 +48,23 @@ def nvidia_ctk() -> str:
 
 
 def role_arguments(**role_vars) -> dict:
-    """The role task's docker_daemon_json arguments, templated by Ansible with these role variables."""
+    """The docker_daemon_json arguments the role's tasks compute, templated by Ansible with these variables.
+
+    Defaults: the role's own (default_runtime null) and Docker's CDI feature not wanted (Docker 28.2+ or 20.10).
+    """
     with open(TASKS, encoding="utf-8") as handle:
-        task = next(t for t in yaml.safe_load(handle) if "gpuhost.provision.docker_daemon_json" in t)
-    templar = Templar(loader=DataLoader(), variables={"nvidia_container_toolkit_default_runtime": False, **role_vars})
-    args = task["gpuhost.provision.docker_daemon_json"]
-    return {key: templar.template(trust_as_template(value)) for key, value in args.items()}
+        task = next(t for t in yaml.safe_load(handle) if "ansible.builtin.set_fact" in t)
+    variables = {
+        "nvidia_container_toolkit_default_runtime": None,
+        "__nvidia_container_toolkit_docker_cdi_feature": False,
+        **role_vars,
+    }
+    templar = Templar(loader=DataLoader(), variables=variables)
+    facts = {key: templar.template(trust_as_template(value)) for key, value in task["ansible.builtin.set_fact"].items()}
+    return {
+        "settings": facts["__nvidia_container_toolkit_daemon_settings"],
+        "remove_matching": facts["__nvidia_container_toolkit_daemon_remove"],
+    }
 
 
 def role_result(text: str | None, **role_vars) -> dict:
@@ -85,6 +96,7 @@ SAME = {
     "an empty object": "{}",
     "the user's own keys": json.dumps(USER),
     "a user's own default runtime": json.dumps({**USER, "default-runtime": "crun"}),
+    "a hand-set nvidia default runtime": json.dumps({**USER, "default-runtime": "nvidia"}),
     "nvidia already registered as nvidia-ctk writes it": json.dumps({"runtimes": {"nvidia": NVIDIA}}),
 }
 
@@ -99,6 +111,23 @@ def test_same_json_as_nvidia_ctk_set_as_default(nvidia_ctk, tmp_path, text):
     expected = ctk_result(nvidia_ctk, tmp_path, text, "--set-as-default")
     assert expected["default-runtime"] == "nvidia"
     assert role_result(text, nvidia_container_toolkit_default_runtime=True) == expected
+
+
+@pytest.mark.parametrize("text", SAME.values(), ids=SAME.keys())
+def test_same_json_as_nvidia_ctk_enable_cdi(nvidia_ctk, tmp_path, text):
+    # Docker 25.0-28.1: the role turns on features.cdi, as `--enable-cdi` does.
+    expected = ctk_result(nvidia_ctk, tmp_path, text, "--enable-cdi")
+    assert expected["features"] == {"cdi": True}
+    assert role_result(text, __nvidia_container_toolkit_docker_cdi_feature=True) == expected
+
+
+def test_default_runtime_from_the_command_line_is_a_string():
+    # `-e nvidia_container_toolkit_default_runtime=false` arrives as the string "false".
+    assert role_arguments(nvidia_container_toolkit_default_runtime="false")["remove_matching"] == {
+        "default-runtime": "nvidia"
+    }
+    assert role_arguments(nvidia_container_toolkit_default_runtime="true")["settings"]["default-runtime"] == "nvidia"
+    assert role_arguments()["remove_matching"] == {}
 
 
 # Differences we chose. Each test states what nvidia-ctk does and what the role does instead.
@@ -128,6 +157,17 @@ def test_difference_default_runtime_false_removes_a_hand_set_nvidia(nvidia_ctk, 
     text = json.dumps({**USER, "default-runtime": "nvidia"})
     assert ctk_result(nvidia_ctk, tmp_path, text)["default-runtime"] == "nvidia"
     assert "default-runtime" not in role_result(text, nvidia_container_toolkit_default_runtime=False)
+
+
+def test_difference_enable_cdi_keeps_the_users_other_features(nvidia_ctk, tmp_path):
+    # nvidia-ctk's EnableCDI asserts features is a map[string]bool, which a decoded JSON object never is, so it
+    # replaces the whole object (pkg/config/engine/docker/docker.go): the user's other feature flags are lost.
+    text = json.dumps({"features": {"containerd-snapshotter": True}})
+    assert ctk_result(nvidia_ctk, tmp_path, text, "--enable-cdi")["features"] == {"cdi": True}
+    assert role_result(text, __nvidia_container_toolkit_docker_cdi_feature=True)["features"] == {
+        "containerd-snapshotter": True,
+        "cdi": True,
+    }
 
 
 def test_difference_new_file_mode_does_not_follow_the_umask(nvidia_ctk, tmp_path):
