@@ -29,8 +29,9 @@ $(BIN)/ansible-playbook: pyproject.toml
 
 setup: $(BIN)/ansible-playbook .collections/ansible_collections/gpuhost/provision  ## virtualenv + collection link
 
-image: setup  ## the sandbox/test host image (cached)
+image: setup  ## the sandbox/test host images (cached): bookworm, and trixie for the toolkit_trixie scenario
 	$(BIN)/python tools/sandbox_image.py
+	$(BIN)/python tools/sandbox_image.py --suite trixie
 
 sandbox: image  ## start the disposable sandbox host
 	$(BIN)/python tools/sandbox.py up

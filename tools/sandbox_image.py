@@ -2,7 +2,9 @@
 """Build the sandbox/test host image: systemd + python3, from debootstrap, imported into Docker.
 
 The image stands in for a fresh cloud VM in Molecule and in the README's default run. It is cached:
-when the tag already exists nothing is rebuilt unless --force is given.
+when the tag already exists nothing is rebuilt unless --force is given. `--suite trixie` builds Debian 13
+(docker.io 26: CDI, `dockerd --validate`) as gpuhost-sandbox:trixie for the toolkit_trixie scenario; its
+systemd 257 boots on cgroup-v1 (hybrid) hosts as well, checked on this project's machines.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ BASE_PACKAGES = [
 
 
 def image_name(suite: str) -> str:
-    """The tag the tests use; GPUHOST_SANDBOX_IMAGE overrides it (e.g. a registry image)."""
+    """The tag the tests use; GPUHOST_SANDBOX_IMAGE overrides the default suite's (e.g. a registry image).
+
+    Other suites keep their own tag: the scenarios that need them (toolkit_trixie) name it.
+    """
+    if suite != DEFAULT_SUITE:
+        return f"gpuhost-sandbox:{suite}"
     return os.environ.get("GPUHOST_SANDBOX_IMAGE", f"gpuhost-sandbox:{suite}")
 
 
@@ -94,7 +101,7 @@ def build(suite: str, mirror: str, name: str, keyring: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--suite", default=DEFAULT_SUITE, help="bookworm (default), jammy, noble ...")
+    parser.add_argument("--suite", default=DEFAULT_SUITE, help="bookworm (default), trixie, jammy, noble ...")
     parser.add_argument("--mirror", default=DEFAULT_MIRROR, help="archive for debootstrap")
     parser.add_argument("--keyring", help="keyring debootstrap checks the archive with (Ubuntu suites)")
     parser.add_argument("--name", help="image tag (default: $GPUHOST_SANDBOX_IMAGE or gpuhost-sandbox:SUITE)")
