@@ -17,7 +17,7 @@ What it does, and why it does it instead of the roles (docs/testing.md, "Contain
 3. NVIDIA's toolkit: nvidia-container-toolkit-base from tests/fixtures/nvidia_toolkit (built from NVIDIA's
    source) is installed with dpkg, since no apt repository is reachable; the hook Docker needs for --gpus is
    unpacked from NVIDIA's nvidia-container-toolkit .deb (see toolkit_up).
-4. The toolkit role's runtime and CDI stages run for real through ansible-playbook, with nvidia as Docker's
+4. The toolkit role's preflight (security floor), runtime and CDI stages run for real through ansible-playbook, with nvidia as Docker's
    default runtime (so a plain `docker run --gpus all` goes through NVIDIA's runtime); the role says Docker
    is not under systemd, and the harness restarts dockerd in its place.
 """
@@ -238,7 +238,7 @@ def toolkit_role_up() -> None:
         "playbooks/site.yml",
         "inventories/local/hosts.yml",
         "--tags",
-        "nvidia_container_toolkit_configure,nvidia_container_toolkit_cdi",
+        "nvidia_container_toolkit_preflight,nvidia_container_toolkit_configure,nvidia_container_toolkit_cdi",
         "-e",
         "nvidia_container_toolkit_default_runtime=true",
     )

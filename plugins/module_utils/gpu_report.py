@@ -105,6 +105,7 @@ def render_markdown(report: dict) -> str:
         ("CUDA (driver)", "cuda_version"),
         ("Docker", "docker_version"),
         ("Docker runtimes", "docker_runtimes"),
+        ("NVIDIA Container Toolkit", "toolkit_version"),
         ("PyTorch", "torch"),
         ("Mode", "mode"),
     ):
@@ -153,6 +154,11 @@ def render_markdown(report: dict) -> str:
             "",
             f"No expected minimums for: {', '.join(report['unknown_models'])} (figures reported, not judged).",
         ]
+    if report.get("toolkit_open_cves"):
+        lines += ["", "## Security", ""] + [
+            f"- {cve['cve']}: {cve['summary']} (fixed in {cve['fixed']}; this host has {report['toolkit_version']})"
+            for cve in report["toolkit_open_cves"]
+        ]
     if report["failures"]:
         lines += ["", "## Failures", ""] + [f"- {failure}" for failure in report["failures"]]
     return "\n".join(lines) + "\n"
@@ -168,6 +174,11 @@ def summary_rows(report: dict) -> list[str]:
         rows.append(
             f"  {'ok  ' if check['ok'] else 'FAIL'} {check['subject']:<40} {check['figure']:<12} "
             f"{_fmt(check['value']):>9} {check['unit']:<8} (min {_fmt(check['threshold'])})"
+        )
+    if report.get("toolkit_open_cves"):
+        rows.append(
+            f"  WARN NVIDIA Container Toolkit {report['toolkit_version']} lacks the fixes for "
+            f"{', '.join(cve['cve'] for cve in report['toolkit_open_cves'])}: upgrade it"
         )
     ddp = report.get("ddp")
     if ddp and ddp.get("error"):

@@ -82,6 +82,8 @@ def test_container_mode_passes_through_nvidias_runtime_and_cdi(images, tmp_path)
     report = json.loads((tmp_path / "localhost" / "report.json").read_text())
     assert report["verdict"] == "pass"
     assert report["mode"] == "container"
+    assert report["toolkit_version"] == "1.20.0"
+    assert report["toolkit_open_cves"] == []
     assert len(report["gpus"]) == len(smi_rows())
     assert report["ddp"]["ddp_params_equal"] is True
     assert report["ddp"]["allreduce_sum_ok"] is True

@@ -6,6 +6,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.gpu_report impor
     render_markdown,
     summary_rows,
 )
+from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_toolkit_cves import open_cves
 
 TABLE = [
     {"match": "H100", "fp32_tflops": 35, "tf32_tflops": 250, "fp16_tflops": 500, "bf16_tflops": 500, "busbw_gbps": 100},
@@ -154,3 +155,18 @@ def test_markdown_and_summary_of_a_failing_host():
     rows = summary_rows(report)
     assert rows[0].startswith("gpu-1: FAIL")
     assert any(row.strip().startswith("FAIL GPU 0") and "fp16_tflops" in row for row in rows)
+
+
+def test_toolkit_version_and_its_open_cves_are_listed():
+    report = _report()
+    report.update(toolkit_version="1.17.7", toolkit_open_cves=open_cves("1.17.7"))
+    text = render_markdown(report)
+    assert "| NVIDIA Container Toolkit | 1.17.7 |" in text
+    assert "## Security" in text
+    assert "- CVE-2025-23266: " in text and "(fixed in 1.17.8; this host has 1.17.7)" in text
+    rows = summary_rows(report)
+    assert any("WARN NVIDIA Container Toolkit 1.17.7" in row and "CVE-2026-24260" in row for row in rows)
+
+    report.update(toolkit_version="1.20.0", toolkit_open_cves=open_cves("1.20.0"))
+    assert "## Security" not in render_markdown(report)
+    assert not any("WARN" in row for row in summary_rows(report))
