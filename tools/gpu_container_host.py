@@ -18,8 +18,8 @@ What it does, and why it does it instead of the roles (docs/testing.md, "Contain
    source) is installed with dpkg, since no apt repository is reachable; the hook Docker needs for --gpus is
    unpacked from NVIDIA's nvidia-container-toolkit .deb (see toolkit_up).
 4. The toolkit role's preflight (security floor), runtime and CDI stages run for real through
-   ansible-playbook, with nvidia as Docker's default runtime (so a plain `docker run --gpus all` goes through NVIDIA's runtime); the role says Docker
-   is not under systemd, and the harness restarts dockerd in its place.
+   ansible-playbook, with nvidia as Docker's default runtime (so a plain `docker run --gpus all` goes
+   through NVIDIA's runtime); the role says Docker is not under systemd, and the harness restarts dockerd.
 """
 
 from __future__ import annotations
