@@ -15,7 +15,7 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # The smoke test's CPU tests need PyTorch; 2.13.0 is the tested version (a CPU build where one is on disk).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: torch setup run sandbox sandbox-down test lint unit molecule gpu-test image clean
+.PHONY: prereqs torch setup run sandbox sandbox-down test lint unit molecule gpu-test image clean
 
 $(BIN)/ansible-playbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ $(BIN)/ansible-playbook: pyproject.toml
 .collections/ansible_collections/gpuhost/provision:
 	mkdir -p $(@D)
 	ln -sfn ../../.. $@
+
+# What run and test need on this machine, for a newcomer as for CI (.ci/run): Python 3.11+, venv, Docker
+# answering, debootstrap, gnupg, dpkg-deb, busybox-static. As root it installs and starts what is missing;
+# otherwise it says what to run as root. Against real hosts (INVENTORY=...) only Python is needed.
+prereqs:
+	PYTHON=$(PYTHON) NEED_DOCKER=$(if $(INVENTORY),0,1) tools/host_prereqs.sh
 
 setup: $(BIN)/ansible-playbook .collections/ansible_collections/gpuhost/provision  ## virtualenv + collection link
 
@@ -39,7 +45,7 @@ sandbox: image  ## start the disposable sandbox host
 sandbox-down: setup
 	$(BIN)/python tools/sandbox.py down
 
-run: setup  ## provision: the sandbox by default, INVENTORY=... for real hosts
+run: prereqs setup  ## provision: the sandbox by default, INVENTORY=... for real hosts
 ifeq ($(INVENTORY),)
 	$(MAKE) sandbox
 	$(BIN)/ansible-playbook -i inventories/sandbox/hosts.yml $(PLAYBOOK) $(ARGS)
@@ -65,7 +71,7 @@ molecule: image
 gpu-test: .collections/ansible_collections/gpuhost/provision  ## on a GPU host, as root: the GPU checks for real
 	python3 -m pytest -m gpu tests/gpu
 
-test: lint unit molecule  ## everything: lint, pytest, every Molecule scenario
+test: prereqs lint unit molecule  ## everything: lint, pytest, every Molecule scenario
 
 clean: sandbox-down
 	rm -rf $(VENV) .collections .cache

@@ -10,8 +10,11 @@ import re
 _SIGNATURE = re.compile(r"NO_PUBKEY|is not signed|EXPKEYSIG|BADSIG|KEYEXPIRED|signatures couldn't be verified")
 
 
-def command(source: str) -> list[str]:
-    """apt-get update for one source file, keeping every other list as it is."""
+def command(source: str, lock_timeout: int = 0) -> list[str]:
+    """apt-get update for one source file, keeping every other list as it is.
+
+    lock_timeout: seconds apt waits for the locks another apt or dpkg holds (DPkg::Lock::Timeout, apt 1.9.11+).
+    """
     return [
         "apt-get",
         "update",
@@ -21,6 +24,8 @@ def command(source: str) -> list[str]:
         "Dir::Etc::SourceParts=-",
         "-o",
         "APT::Get::List-Cleanup=0",
+        "-o",
+        f"DPkg::Lock::Timeout={lock_timeout}",
     ]
 
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 FIGURES = ["fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops"]
 UNITS = {
     "fp32_tflops": "TFLOP/s",
@@ -14,11 +16,28 @@ UNITS = {
 }
 
 
+def name_words(name: str) -> list[str]:
+    """The words of a GPU name as nvidia-smi reports it, split at spaces and hyphens, lower case.
+
+    'NVIDIA A100-SXM4-80GB' -> ['nvidia', 'a100', 'sxm4', '80gb'].
+    """
+    return [word for word in re.split(r"[\s-]+", name.lower()) if word]
+
+
+def matches(match: str, gpu_name: str) -> bool:
+    """Whether `match` is one or more whole, consecutive words of the GPU's name (case-insensitive).
+
+    'L4' matches 'NVIDIA L4' but not 'NVIDIA L40S'; 'A10' matches 'NVIDIA A10' but not 'NVIDIA RTX A1000'
+    nor 'NVIDIA A10G'; 'RTX A4000' and 'A4000' both match 'NVIDIA RTX A4000'.
+    """
+    wanted, words = name_words(match), name_words(gpu_name)
+    return bool(wanted) and any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
+
+
 def expected_for(gpu_name: str, table: list[dict]) -> dict | None:
-    """The first table entry whose `match` is in the GPU's name (case-insensitive)."""
-    lowered = gpu_name.lower()
+    """The first table entry whose `match` is whole words of the GPU's name (see matches())."""
     for entry in table:
-        if entry["match"].lower() in lowered:
+        if matches(entry["match"], gpu_name):
             return entry
     return None
 

@@ -33,27 +33,41 @@ def normalize_fingerprint(text: str) -> str:
 
 
 def dearmor(data: bytes) -> bytes:
-    """Binary key material from ASCII armor; binary input is returned as it is."""
+    """Binary key material from ASCII armor; binary input is returned as it is.
+
+    Every PUBLIC KEY BLOCK in the file is decoded and concatenated: a key hidden in a second block must be
+    seen (and dropped by select_key) as much as one in the first.
+    """
     if data[:1] and data[0] & 0x80:
         return data
-    match = _ARMOR.search(data.decode("ascii", errors="replace"))
-    if not match:
+    blocks = list(_ARMOR.finditer(data.decode("ascii", errors="replace")))
+    if not blocks:
         raise OpenPGPError("neither a binary OpenPGP key nor an ASCII-armored PUBLIC KEY BLOCK")
-    lines = match.group("body").splitlines()
-    # Armor headers end at the first blank line; the line starting with '=' is the CRC-24.
-    if "" in lines:
-        lines = lines[lines.index("") + 1 :]
-    payload = "".join(line.strip() for line in lines if line.strip() and not line.startswith("="))
-    try:
-        return base64.b64decode(payload, validate=True)
-    except ValueError as exc:
-        raise OpenPGPError(f"armored key is not valid base64: {exc}") from exc
+    binary = b""
+    for match in blocks:
+        lines = match.group("body").splitlines()
+        # Armor headers end at the first blank line; the line starting with '=' is the CRC-24.
+        if "" in lines:
+            lines = lines[lines.index("") + 1 :]
+        payload = "".join(line.strip() for line in lines if line.strip() and not line.startswith("="))
+        try:
+            binary += base64.b64decode(payload, validate=True)
+        except ValueError as exc:
+            raise OpenPGPError(f"armored key is not valid base64: {exc}") from exc
+    return binary
 
 
 def packets(data: bytes):
     """Yield (tag, body) for each packet of binary OpenPGP data."""
+    for tag, body, _raw in _raw_packets(data):
+        yield tag, body
+
+
+def _raw_packets(data: bytes):
+    """Yield (tag, body, the packet's bytes with its header) for each packet of binary OpenPGP data."""
     pos = 0
     while pos < len(data):
+        start = pos
         header = data[pos]
         if not header & 0x80:
             raise OpenPGPError(f"byte {pos} does not start an OpenPGP packet")
@@ -78,7 +92,7 @@ def packets(data: bytes):
         body = data[pos : pos + length]
         if len(body) != length:
             raise OpenPGPError("key data is truncated")
-        yield tag, body
+        yield tag, body, data[start : pos + length]
         pos += length
 
 
@@ -98,3 +112,29 @@ def primary_fingerprints(data: bytes) -> list[str]:
     if not found:
         raise OpenPGPError("no public key packet found")
     return found
+
+
+def select_key(data: bytes, wanted: str) -> bytes:
+    """Only the transferable public key whose primary fingerprint is `wanted`, as binary packets.
+
+    A transferable public key (RFC 4880 11.1, RFC 9580 10.1) is its primary-key packet and every packet
+    after it up to the next primary key: its user IDs, subkeys and their signatures. apt trusts every
+    key in a `signed-by` keyring, so a file holding the pinned key *and* another one must not be written
+    whole: the other key's packets are dropped here. Signatures are not checked here; gpgv, which apt
+    runs, ignores subkeys without a valid binding signature by the primary key.
+    """
+    selected = []
+    keeping = False
+    seen = []
+    for tag, body, raw in _raw_packets(dearmor(data)):
+        if tag == TAG_PUBLIC_KEY:
+            found = fingerprint(body)
+            seen.append(found)
+            keeping = found == wanted and wanted not in seen[:-1]
+        if keeping:
+            selected.append(raw)
+    if not seen:
+        raise OpenPGPError("no public key packet found")
+    if wanted not in seen:
+        raise OpenPGPError(f"the key {wanted} is not among {', '.join(seen)}")
+    return b"".join(selected)

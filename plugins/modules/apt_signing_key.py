@@ -9,7 +9,10 @@ module: apt_signing_key
 short_description: Install an apt repository's signing key as a keyring, after checking its fingerprint
 description:
   - Downloads the OpenPGP key at O(url), checks that it holds the primary key O(fingerprint), and writes
-    it dearmored to O(dest), the keyring an apt source names with C(signed-by).
+    only that key (its user IDs, subkeys and signatures) dearmored to O(dest), the keyring an apt source
+    names with C(signed-by).
+  - apt trusts every key in a C(signed-by) keyring, so any other key in the downloaded file is dropped, and
+    an existing O(dest) holding other keys beside the pinned one is rewritten to the pinned key alone.
   - A key whose fingerprint differs fails the task with both fingerprints and the URL; nothing is written.
   - The target host needs no gpg: the key is parsed in Python.
   - When O(dest) already holds the pinned key and O(force=false), nothing is downloaded, so a converged
@@ -18,7 +21,9 @@ version_added: 0.1.0
 author: gpuhost contributors
 options:
   url:
-    description: Where the key is published (ASCII-armored or binary).
+    description:
+      - Where the key is published (ASCII-armored or binary), C(https://), C(http://) or C(file://).
+      - A C(file://) URL names a file on the managed host (air-gapped sites copy the key there first).
     type: str
     required: true
   fingerprint:
@@ -66,7 +71,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 fingerprints:
-  description: Primary key fingerprints held by O(dest) after the task.
+  description: Primary key fingerprints held by O(dest) after the task (only the pinned one).
   type: list
   elements: str
   returned: success
@@ -74,15 +79,16 @@ fingerprints:
 """
 
 import time
+from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
 from ansible_collections.gpuhost.provision.plugins.module_utils.openpgp import (
     OpenPGPError,
-    dearmor,
     normalize_fingerprint,
     primary_fingerprints,
+    select_key,
 )
 
 
@@ -95,8 +101,25 @@ def read_keyring(path):
         return None, []
 
 
+def _fetch_error(info):
+    """Why one try failed. fetch_url's msg reads "OK (n bytes)" on responses that are not 200: never show it."""
+    status, msg = info.get("status"), info.get("msg") or ""
+    if msg and not msg.startswith("OK"):
+        return msg
+    return f"HTTP status {status}"
+
+
 def download(module, url):
     params = module.params
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        # fetch_url answers file:// with status None, so it is read here: a path on the managed host.
+        path = unquote(parts.path)
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            module.fail_json(msg=f"could not read the apt signing key {path} (from {url}): {exc.strerror}", url=url)
     error = ""
     for attempt in range(params["retries"] + 1):
         if attempt:
@@ -104,7 +127,7 @@ def download(module, url):
         response, info = fetch_url(module, url, timeout=params["timeout"])
         if info["status"] == 200 and response is not None:
             return response.read()
-        error = info.get("msg", f"HTTP status {info['status']}")
+        error = _fetch_error(info)
     module.fail_json(
         msg=f"could not download the apt signing key from {url} after {params['retries'] + 1} tries: {error}",
         url=url,
@@ -133,25 +156,28 @@ def main():
 
     current, current_fprs = read_keyring(dest)
     if wanted in current_fprs and not module.params["force"]:
-        module.exit_json(changed=False, fingerprints=current_fprs)
-
-    data = download(module, url)
-    try:
-        keyring = dearmor(data)
-        found = primary_fingerprints(keyring)
-    except OpenPGPError as exc:
-        module.fail_json(msg=f"the file at {url} is not an OpenPGP public key: {exc}", url=url)
-    if wanted not in found:
-        module.fail_json(
-            msg=(
-                f"the key at {url} has fingerprint {', '.join(found)}, expected {wanted}: refusing to trust "
-                "it. If the repository rotated its key, check the new fingerprint with its publisher and "
-                "update the pinned value."
-            ),
-            url=url,
-            found=found,
-            expected=wanted,
-        )
+        # The pinned key is there already: no download (a converged host needs no network), but any other
+        # key beside it is dropped.
+        keyring = select_key(current, wanted)
+    else:
+        data = download(module, url)
+        try:
+            found = primary_fingerprints(data)
+        except OpenPGPError as exc:
+            module.fail_json(msg=f"the file at {url} is not an OpenPGP public key: {exc}", url=url)
+        if wanted not in found:
+            module.fail_json(
+                msg=(
+                    f"the key at {url} has fingerprint {', '.join(found)}, expected {wanted}: refusing to "
+                    "trust it. If the repository rotated its key, check the new fingerprint with its "
+                    "publisher and update the pinned value."
+                ),
+                url=url,
+                found=found,
+                expected=wanted,
+            )
+        keyring = select_key(data, wanted)
+    found = [wanted]
 
     changed = keyring != current
     result = {

@@ -13,6 +13,10 @@ description:
   - A repository whose signature apt rejects (NO_PUBKEY, not signed, expired or bad signature) fails at once
     with the URL and apt's own words; network errors are tried again O(retries) times, then fail the same way.
   - apt also reports some failures only as warnings with exit status 0; those fail the task too.
+  - apt's update stamp (C(/var/lib/apt/periodic/update-success-stamp), which C(cache_valid_time) reads) and
+    the lists directory's time are put back as they were: one source was refreshed, not the index, so the
+    next full refresh must not be skipped as fresh.
+  - Waits up to O(lock_timeout) seconds for apt's and dpkg's locks (C(-o DPkg::Lock::Timeout)).
 version_added: 0.1.0
 author: gpuhost contributors
 options:
@@ -28,6 +32,10 @@ options:
     description: Seconds between tries.
     type: int
     default: 5
+  lock_timeout:
+    description: Seconds apt waits for a lock another apt or dpkg holds.
+    type: int
+    default: 600
 attributes:
   check_mode:
     support: full
@@ -54,6 +62,7 @@ tries:
   sample: 1
 """
 
+import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -64,6 +73,31 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.apt_update impor
     uris,
 )
 
+# What ansible.builtin.apt's cache_valid_time reads: the stamp apt's update hook touches, else the lists dir.
+STAMP = "/var/lib/apt/periodic/update-success-stamp"
+LISTS = "/var/lib/apt/lists"
+
+
+def index_times():
+    """(path, (atime, mtime) or None) for the stamp and the lists directory."""
+    return [
+        (path, (os.stat(path).st_atime, os.stat(path).st_mtime) if os.path.exists(path) else None)
+        for path in (STAMP, LISTS)
+    ]
+
+
+def restore_index_times(saved):
+    """Put the index's age back: a single-source refresh must not make the whole index look fresh."""
+    for path, times in saved:
+        try:
+            if times is None:
+                if path == STAMP and os.path.exists(path):
+                    os.remove(path)
+            else:
+                os.utime(path, times)
+        except OSError:
+            pass
+
 
 def main():
     module = AnsibleModule(
@@ -71,6 +105,7 @@ def main():
             "source": {"type": "path", "required": True},
             "retries": {"type": "int", "default": 2},
             "delay": {"type": "int", "default": 5},
+            "lock_timeout": {"type": "int", "default": 600},
         },
         supports_check_mode=True,
     )
@@ -85,10 +120,14 @@ def main():
         module.fail_json(msg=f"{source} could not be read: {exc}", tries=0)
 
     lines = []
+    saved = index_times()
     for attempt in range(module.params["retries"] + 1):
         if attempt:
             time.sleep(module.params["delay"])
-        rc, out, err = module.run_command(command(source), environ_update={"LANG": "C", "LC_ALL": "C"})
+        rc, out, err = module.run_command(
+            command(source, module.params["lock_timeout"]), environ_update={"LANG": "C", "LC_ALL": "C"}
+        )
+        restore_index_times(saved)
         lines = problems(out + "\n" + err)
         if rc == 0 and not lines:
             module.exit_json(changed=True, tries=attempt + 1, stdout_lines=out.splitlines())

@@ -66,3 +66,24 @@ def test_apt_lock_held_by_another_process_is_waited_for(host, run_play):
     assert result.returncode == 0, result.stdout[-3000:]
     assert host.package("jq").is_installed
     assert waited >= 18
+
+
+def test_a_missing_docker_user_is_refused_not_created(host, run_play):
+    # The docker group is root-equivalent: a typo must not become a new local account in it.
+    result = run_play(extra_vars={"docker_users": ["alice", "bob"]})
+    assert result.returncode != 0
+    assert "docker_users: bob does not exist" in result.stdout, result.stdout[-3000:]
+    assert not host.user("bob").exists
+
+
+def test_docker_users_as_a_string_is_one_user(host, run_play):
+    # -e docker_users=alice on the command line is a string, not a list.
+    result = run_play(extra_vars={"docker_users": "alice"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "changed=0" in result.stdout
+
+
+def test_docker_users_create_creates_only_when_asked(host, run_play):
+    result = run_play(extra_vars={"docker_users": ["carol"], "docker_users_create": True})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "docker" in host.user("carol").groups

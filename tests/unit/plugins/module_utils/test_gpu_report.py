@@ -1,8 +1,10 @@
 import copy
 
+import pytest
 from ansible_collections.gpuhost.provision.plugins.module_utils.gpu_report import (
     evaluate,
     expected_for,
+    matches,
     render_markdown,
     summary_rows,
 )
@@ -170,3 +172,37 @@ def test_toolkit_version_and_its_open_cves_are_listed():
     report.update(toolkit_version="1.20.0", toolkit_open_cves=open_cves("1.20.0"))
     assert "## Security" not in render_markdown(report)
     assert not any("WARN" in row for row in summary_rows(report))
+
+
+# The roles' default table, in its order (first match wins).
+DEFAULT_ORDER = ["H200", "H100", "A100", "L40S", "L4", "A10", "A4000", "T4", "V100"]
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("NVIDIA L40", None),  # not an L4: its own card, no minimums in the table
+        ("NVIDIA L40S", "L40S"),
+        ("NVIDIA L4", "L4"),
+        ("NVIDIA RTX A1000", None),  # not an A10
+        ("NVIDIA A10G", None),  # AWS's A10G is not the A10 either
+        ("NVIDIA A10", "A10"),
+        ("NVIDIA RTX A4000", "A4000"),
+        ("NVIDIA GH200 480GB", None),  # not an H200
+        ("NVIDIA H200", "H200"),
+        ("NVIDIA H100 80GB HBM3", "H100"),
+        ("NVIDIA H100-SXM5-80GB", "H100"),
+        ("NVIDIA A100-SXM4-80GB", "A100"),
+        ("Tesla T4", "T4"),
+        ("Tesla V100-SXM2-16GB", "V100"),
+    ],
+)
+def test_models_match_whole_words_not_substrings(name, model):
+    table = [{"match": match} for match in DEFAULT_ORDER]
+    entry = expected_for(name, table)
+    assert (entry and entry["match"]) == model
+
+
+def test_a_match_of_several_words():
+    assert matches("RTX A4000", "NVIDIA RTX A4000")
+    assert not matches("RTX A4000", "NVIDIA A4000")

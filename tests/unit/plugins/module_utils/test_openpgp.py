@@ -6,6 +6,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.openpgp import (
     dearmor,
     normalize_fingerprint,
     primary_fingerprints,
+    select_key,
 )
 
 KEYS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "apt_mirror", "keys")
@@ -61,3 +62,24 @@ def test_non_keys_are_refused(data):
 def test_truncated_key_is_refused():
     with pytest.raises(OpenPGPError):
         primary_fingerprints(dearmor(read("mirror.pub.asc"))[:20])
+
+
+def test_select_key_keeps_only_the_pinned_key_of_two():
+    both = dearmor(read("mirror.pub.asc")) + dearmor(read("wrong.pub.asc"))
+    only = select_key(both, MIRROR)
+    assert primary_fingerprints(only) == [MIRROR]
+    # The pinned key's own packets (user IDs, subkeys, signatures) survive byte for byte.
+    assert only == dearmor(read("mirror.pub.asc"))
+    assert primary_fingerprints(select_key(both, WRONG)) == [WRONG]
+
+
+def test_select_key_sees_a_key_in_a_second_armor_block():
+    # Two PUBLIC KEY BLOCKs in one file: the second must not hide from the pin (nor ride along with it).
+    armored = read("wrong.pub.asc") + b"\n" + read("mirror.pub.asc")
+    assert primary_fingerprints(armored) == [WRONG, MIRROR]
+    assert select_key(armored, MIRROR) == dearmor(read("mirror.pub.asc"))
+
+
+def test_select_key_refuses_a_keyring_without_the_pin():
+    with pytest.raises(OpenPGPError, match=WRONG):
+        select_key(read("wrong.pub.asc"), MIRROR)

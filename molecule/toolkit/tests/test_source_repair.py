@@ -1,0 +1,23 @@
+"""A source the toolkit role wrote is always rewritten: a broken one left by an earlier run is repaired.
+
+An earlier run with a bad repository URL left a source apt cannot parse, which breaks apt for the whole
+host, the docker role's installs included. A rerun of site.yml with good values must repair it.
+"""
+
+import os
+
+SOURCE = "/etc/apt/sources.list.d/nvidia-container-toolkit.sources"
+
+
+def test_a_broken_source_of_ours_is_repaired_by_a_rerun(host, run_play):
+    good = host.file(SOURCE).content_string
+    host.check_output(
+        f"printf '# Managed by gpuhost.provision (Ansible); local changes are overwritten.\\nTypes: deb\\n"
+        f"URIs: nvidia.github.io libnvidia-container\\nSuites: /\\n' > {SOURCE}"
+    )
+    assert host.run("apt-cache policy").rc != 0  # apt is broken for every package on the host
+    site = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "site.yml")
+    result = run_play(site, extra_vars={"gpuhost_hosts": "all", "gpu_verify_enabled": False})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.file(SOURCE).content_string == good
+    assert host.run("apt-cache policy").rc == 0
