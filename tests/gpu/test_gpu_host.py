@@ -77,7 +77,8 @@ def test_driver_role_leaves_the_loaded_driver_alone():
 
 def test_verify_playbook_passes_and_writes_the_report():
     result = run_playbook("playbooks/verify.yml", LOCAL)
-    report_dir = os.path.join(ROOT, "reports", "localhost")
+    # gpu_verify_fetch_dir's default: reports/ beside the inventory.
+    report_dir = os.path.join(ROOT, os.path.dirname(LOCAL), "reports", "localhost")
     saved = os.environ.get("GPUHOST_REPORT_COPY")
     if saved and os.path.isdir(report_dir):
         shutil.copytree(report_dir, saved, dirs_exist_ok=True)
