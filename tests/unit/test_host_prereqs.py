@@ -82,8 +82,11 @@ def test_python_older_than_311_is_told_what_to_do(bare_bin):
 
 def test_make_run_and_test_start_with_the_prereqs():
     for target in ("run", "test"):
+        # Under `make test` the parent make's MAKEFLAGS/MAKELEVEL would add "Entering directory" lines.
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
         out = subprocess.run(
-            ["make", "-n", target], capture_output=True, text=True, check=False, cwd=ROOT
+            ["make", "--no-print-directory", "-n", target],
+            capture_output=True, text=True, check=False, cwd=ROOT, env=env,
         ).stdout.splitlines()
         assert out and "tools/host_prereqs.sh" in out[0], (target, out[:3])
 
