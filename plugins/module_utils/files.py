@@ -16,7 +16,7 @@ import time
 
 # Where the cause is one an operator can act on, the words to say it in.
 _CAUSES = {
-    errno.ENOSPC: "no space left on the filesystem that holds {directory} (`df -h {directory}`): free some, then run again",
+    errno.ENOSPC: "no space left on the filesystem that holds {directory} (see `df -h {directory}`; free some space)",
     errno.EDQUOT: "the disk quota on the filesystem that holds {directory} is used up",
     errno.EROFS: "{directory} is on a read-only filesystem",
     errno.EACCES: "permission denied (run with become: true)",
