@@ -15,7 +15,7 @@ description:
   - Every source file other than O(keep) with an entry for one of O(uris) is renamed to C(FILE.gpuhost.disabled),
     which apt skips silently (C(Dir::Ignore-Files-Silently) matches C(\.disabled$)); its keyring is renamed the same
     way when no remaining source names it. Both stay on disk for a person to read or restore.
-  - A file that also lists other repositories (C(/etc/apt/sources.list) edited by hand, say) is not edited: the task
+  - A file that also lists other repositories (C(/etc/apt/sources.list) edited by hand, say) is not edited; the task
     fails naming the file and line.
   - C($(ARCH)) in a URI (NVIDIA's flat list) is expanded with the host's dpkg architecture before comparing.
 version_added: 0.1.0

@@ -8,9 +8,9 @@ DOCUMENTATION = r"""
 module: data_disk
 short_description: Format a local data disk only if it is blank
 description:
-  - Probes O(device) with C(blkid -p) (low-level, no cache). Nothing found (exit 2): the disk is blank and is
-    formatted with C(mkfs -t FSTYPE -L LABEL). A filesystem of type O(fstype): left as it is. Anything else (a
-    partition table, another filesystem, a RAID or LVM member, an ambivalent probe): the task fails and nothing is
+  - Probes O(device) with C(blkid -p) (low-level, no cache). Where it finds nothing (exit 2) the disk is blank and
+    is formatted with C(mkfs.FSTYPE -L LABEL). A filesystem of type O(fstype) is left as it is. Anything else (a
+    partition table, another filesystem, a RAID or LVM member, an ambivalent probe) fails the task, and nothing is
     written.
   - Meant for disks that come blank and are wiped again, as Azure's local NVMe disks are on deallocation; the
     docker role's boot-time unit applies the same rule before mounting.

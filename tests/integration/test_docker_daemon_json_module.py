@@ -178,3 +178,21 @@ def test_a_full_disk_fails_the_backup_before_any_change_and_leaves_no_partial_co
     assert f"{directory}/daemon.json could not be backed up to {directory}/daemon.json." in result["msg"]
     assert "no space left on the filesystem" in result["msg"]
     assert listing.read_text().split() == ["daemon.json", "filler"]
+
+
+def test_replace_drops_a_mirror_no_longer_listed_and_defaults_keep_the_users_values(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"registry-mirrors": ["https://old", "https://kept"], "log-opts": {"max-size": "10m"}}')
+    args = {
+        "path": str(path),
+        "settings": {"registry-mirrors": ["https://kept", "https://new"]},
+        "replace": ["registry-mirrors"],
+        "defaults": {"log-driver": "json-file", "log-opts": {"max-size": "100m", "max-file": "3"}},
+    }
+    result = run_module("docker_daemon_json", args)
+    assert result["changed"] is True
+    config = json.loads(path.read_text())
+    assert config["registry-mirrors"] == ["https://kept", "https://new"]
+    assert config["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    assert config["log-driver"] == "json-file"
+    assert run_module("docker_daemon_json", args)["changed"] is False
