@@ -105,6 +105,14 @@ path:
   type: str
   returned: success
   sample: /etc/docker/daemon.json
+changed_keys:
+  description:
+    - The top-level keys whose value changed (or would, in check mode), e.g. to tell a change dockerd takes on a
+      reload (C(runtimes), C(default-runtime)) from one that needs a restart.
+  type: list
+  elements: str
+  returned: success
+  sample: ["runtimes"]
 backup_file:
   description: The copy of the previous file (beside it; only the newest O(backup_keep) are kept).
   type: str
@@ -161,7 +169,9 @@ def main():
         fill_defaults(merge_replacing(current, p["settings"], p["replace"]), p["defaults"]), p["remove_matching"]
     )
     changed = config != current or (not exists and bool(config))
-    result = {"changed": changed, "config": config, "path": path}
+    missing = object()
+    changed_keys = sorted(key for key in {*current, *config} if current.get(key, missing) != config.get(key, missing))
+    result = {"changed": changed, "config": config, "path": path, "changed_keys": changed_keys}
     if not changed:
         module.exit_json(**result)
 
