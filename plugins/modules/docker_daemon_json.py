@@ -12,8 +12,8 @@ description:
   - Objects are merged key by key, a scalar from O(settings) replaces the current one, and lists are
     unioned (current items first), so keys and list items a user set by hand survive. A top-level key named
     in O(replace) takes its value from O(settings) whole, so a list can also shrink.
-  - O(defaults) are written only where the file has no value of its own: a user's value wins, key by key.
-  - A O(path) that is a symbolic link stays one: the file it points to is updated.
+  - O(defaults) are written only where the file has no value of its own, so a user's value wins, key by key.
+  - A O(path) that is a symbolic link stays one; the file it points to is updated.
   - Backups are bounded (O(backup_keep)); a failed write (a full disk) leaves no temporary file behind and
     names the file and the cause.
   - A file that is not valid JSON, or not a JSON object, fails the task and is left byte for byte as it was.
