@@ -41,8 +41,13 @@ def test_docker_install_guides_source_and_keyring_are_set_aside(host, run_play):
 # docker-ce.
 MOBY = """set -e
 mkdir -p /tmp/moby-pkg/DEBIAN
-printf 'Package: moby-engine\\nVersion: 27.5.1-ubuntu24.04u1\\nArchitecture: all\\nMaintainer: t <t@example.org>\\n\\
-Description: STAND-IN moby-engine from gpuhost tests\\n' > /tmp/moby-pkg/DEBIAN/control
+cat > /tmp/moby-pkg/DEBIAN/control <<'CONTROL'
+Package: moby-engine
+Version: 27.5.1-ubuntu24.04u1
+Architecture: all
+Maintainer: t <t@example.org>
+Description: STAND-IN moby-engine from gpuhost tests
+CONTROL
 dpkg-deb -b /tmp/moby-pkg /tmp/moby-engine.deb >/dev/null
 dpkg -i /tmp/moby-engine.deb >/dev/null
 """
