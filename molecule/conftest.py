@@ -53,3 +53,9 @@ def busybox_image(host) -> None:
 def keyring_fingerprints(host, path: str) -> list[str]:
     """Primary-key fingerprints of a keyring file on the test host."""
     return primary_fingerprints(host.file(path).content)
+
+
+def docker_starts(host) -> int:
+    """How often dockerd finished starting since the test host booted (its own log line, once per start)."""
+    out = host.check_output("journalctl --boot --unit=docker.service --output=cat --no-pager")
+    return out.count("Daemon has completed initialization")

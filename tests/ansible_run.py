@@ -28,9 +28,13 @@ def _env(**extra: str) -> dict:
     return env
 
 
-def run_module(module: str, args: dict, check: bool = False, diff: bool = False) -> dict:
-    """`ansible localhost -m gpuhost.provision.MODULE` with the json callback; returns the module's result."""
+def run_module(module: str, args: dict, check: bool = False, diff: bool = False, prefix: tuple = ()) -> dict:
+    """`ansible localhost -m gpuhost.provision.MODULE` with the json callback; returns the module's result.
+
+    prefix: a command that runs ansible, e.g. ("unshare", "-m", "sh", "-c", 'mount ... && exec "$@"', "sh").
+    """
     cmd = [
+        *prefix,
         cli("ansible"),
         "localhost",
         "-c",

@@ -49,6 +49,39 @@ def merge(current: dict, settings: dict) -> dict:
     return result
 
 
+def merge_replacing(current: dict, settings: dict, replace: list | tuple = ()) -> dict:
+    """merge(), except that the top-level keys named in replace take the value from settings whole.
+
+    Lists only grow under merge(): a mirror dropped from settings would stay in the file forever. Naming the
+    key here (e.g. "registry-mirrors") makes settings the whole truth for it.
+    """
+    result = merge(current, {key: value for key, value in settings.items() if key not in replace})
+    for key in replace:
+        if key in settings:
+            result[key] = copy.deepcopy(settings[key])
+    return result
+
+
+def fill_defaults(current: dict, defaults: dict) -> dict:
+    """Write defaults only where current has no value of its own: a user's own values win, key by key.
+
+    Objects are filled in recursively (a hand-set log-opts.max-size stays, a missing max-file is added);
+    lists and scalars already present are kept as they are. A log driver's options belong to that driver:
+    with a log-driver in current other than the one defaults name, the defaults' log-opts are not added,
+    because dockerd refuses to start on an option its driver does not know ("unknown log opt 'max-size'
+    for journald log driver", moby/moby#12087).
+    """
+    result = copy.deepcopy(current)
+    for key, value in defaults.items():
+        if key == "log-opts" and "log-driver" in current and current["log-driver"] != defaults.get("log-driver"):
+            continue
+        if key not in result:
+            result[key] = copy.deepcopy(value)
+        elif isinstance(result[key], dict) and isinstance(value, dict):
+            result[key] = fill_defaults(result[key], value)
+    return result
+
+
 def remove_matching(config: dict, matches: dict) -> dict:
     """Drop top-level keys whose current value equals the one given (e.g. our own default-runtime)."""
     return {key: value for key, value in config.items() if not (key in matches and matches[key] == value)}

@@ -10,7 +10,12 @@ short_description: Merge settings into Docker's daemon.json without losing the k
 description:
   - Reads O(path), merges O(settings) into it and writes the result only when it differs.
   - Objects are merged key by key, a scalar from O(settings) replaces the current one, and lists are
-    unioned (current items first), so keys and list items a user set by hand survive.
+    unioned (current items first), so keys and list items a user set by hand survive. A top-level key named
+    in O(replace) takes its value from O(settings) whole, so a list can also shrink.
+  - O(defaults) are written only where the file has no value of its own, so a user's value wins, key by key.
+  - A O(path) that is a symbolic link stays one; the file it points to is updated.
+  - Backups are bounded (O(backup_keep)); a failed write (a full disk) leaves no temporary file behind and
+    names the file and the cause.
   - A file that is not valid JSON, or not a JSON object, fails the task and is left byte for byte as it was.
   - The parent directory is created when missing, so the file can be written before Docker is installed.
 version_added: 0.1.0
@@ -24,6 +29,21 @@ options:
     description: Keys to merge into the file.
     type: dict
     default: {}
+  defaults:
+    description:
+      - Keys written only where the file has none; objects are filled in key by key, so a hand-set
+        C(log-opts.max-size) stays and a missing C(max-file) is added.
+      - The C(log-opts) of O(defaults) are left out where the file names another C(log-driver) than
+        O(defaults) does (dockerd refuses options its log driver does not know).
+    type: dict
+    default: {}
+  replace:
+    description:
+      - Top-level keys of O(settings) whose value replaces the current one whole instead of being merged,
+        e.g. C([registry-mirrors]) to drop a mirror no longer listed.
+    type: list
+    elements: str
+    default: []
   remove_matching:
     description:
       - "Top-level keys to remove when, and only when, their current value equals the value given here:
@@ -34,6 +54,10 @@ options:
     description: Keep a timestamped copy of the file before changing it.
     type: bool
     default: true
+  backup_keep:
+    description: How many of those copies to keep, newest first; older ones are removed. V(0) keeps them all.
+    type: int
+    default: 3
   mode:
     description: Permissions of a file this module creates.
     type: raw
@@ -46,12 +70,20 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Docker rotates its logs
+- name: Docker rotates its logs unless the file already says otherwise
   gpuhost.provision.docker_daemon_json:
-    settings:
+    defaults:
       log-driver: json-file
       log-opts:
         max-size: 100m
+
+- name: Docker pulls through exactly these mirrors (an old one is dropped)
+  gpuhost.provision.docker_daemon_json:
+    settings:
+      registry-mirrors:
+        - https://mirror.example.internal
+    replace:
+      - registry-mirrors
 
 - name: The nvidia runtime is registered with Docker
   gpuhost.provision.docker_daemon_json:
@@ -68,8 +100,21 @@ config:
   type: dict
   returned: success
   sample: {"log-driver": "json-file", "runtimes": {"nvidia": {"path": "nvidia-container-runtime", "args": []}}}
+path:
+  description: The file read and written; the target where O(path) is a symbolic link.
+  type: str
+  returned: success
+  sample: /etc/docker/daemon.json
+changed_keys:
+  description:
+    - The top-level keys whose value changed (or would, in check mode), e.g. to tell a change dockerd takes on a
+      reload (C(runtimes), C(default-runtime)) from one that needs a restart.
+  type: list
+  elements: str
+  returned: success
+  sample: ["runtimes"]
 backup_file:
-  description: The copy of the previous file.
+  description: The copy of the previous file (beside it; only the newest O(backup_keep) are kept).
   type: str
   returned: changed and a previous file existed and O(backup=true)
   sample: /etc/docker/daemon.json.12345.2026-11-24@10:00:00~
@@ -80,12 +125,13 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json import (
     DaemonJsonError,
-    merge,
+    fill_defaults,
+    merge_replacing,
     parse,
     remove_matching,
     render,
 )
-from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
+from ansible_collections.gpuhost.provision.plugins.module_utils.files import backup, write_atomic
 
 
 def main():
@@ -93,13 +139,18 @@ def main():
         argument_spec={
             "path": {"type": "path", "default": "/etc/docker/daemon.json"},
             "settings": {"type": "dict", "default": {}},
+            "defaults": {"type": "dict", "default": {}},
+            "replace": {"type": "list", "elements": "str", "default": []},
             "remove_matching": {"type": "dict", "default": {}},
             "backup": {"type": "bool", "default": True},
+            "backup_keep": {"type": "int", "default": 3},
             "mode": {"type": "raw", "default": "0644"},
         },
         supports_check_mode=True,
     )
-    path = module.params["path"]
+    # A daemon.json that is a symlink (to a config repository, say) stays one: its target is what is changed.
+    # os.rename onto the link itself would replace the link with a regular file.
+    path = os.path.realpath(module.params["path"]) if os.path.islink(module.params["path"]) else module.params["path"]
     exists = os.path.exists(path)
     before_text = ""
     if exists:
@@ -113,9 +164,14 @@ def main():
     except DaemonJsonError as exc:
         module.fail_json(msg=str(exc))
 
-    config = remove_matching(merge(current, module.params["settings"]), module.params["remove_matching"])
+    p = module.params
+    config = remove_matching(
+        fill_defaults(merge_replacing(current, p["settings"], p["replace"]), p["defaults"]), p["remove_matching"]
+    )
     changed = config != current or (not exists and bool(config))
-    result = {"changed": changed, "config": config}
+    missing = object()
+    changed_keys = sorted(key for key in {*current, *config} if current.get(key, missing) != config.get(key, missing))
+    result = {"changed": changed, "config": config, "path": path, "changed_keys": changed_keys}
     if not changed:
         module.exit_json(**result)
 
@@ -125,7 +181,7 @@ def main():
         module.exit_json(**result)
 
     if exists and module.params["backup"]:
-        result["backup_file"] = module.backup_local(path)
+        result["backup_file"] = backup(module, path, module.params["backup_keep"])
     # A file the user already has keeps its owner and permissions.
     write_atomic(module, path, after_text.encode("utf-8"), None if exists else module.params["mode"])
     module.exit_json(**result)

@@ -3,7 +3,9 @@
 import hashlib
 import json
 import os
+import subprocess
 
+import pytest
 from ansible_run import run_module
 
 NVIDIA = {"runtimes": {"nvidia": {"path": "nvidia-container-runtime", "args": []}}}
@@ -88,3 +90,109 @@ def test_remove_matching_keeps_a_users_own_default_runtime(tmp_path):
     )
     assert result["changed"] is True
     assert "default-runtime" not in json.loads(path.read_text())
+
+
+def test_a_symlink_stays_a_link_and_its_target_is_updated(tmp_path):
+    # daemon.json kept in a config repository and linked into /etc/docker.
+    (tmp_path / "repo").mkdir()
+    target = tmp_path / "repo" / "daemon.json"
+    target.write_text('{"debug": true}')
+    (tmp_path / "etc").mkdir()
+    link = tmp_path / "etc" / "daemon.json"
+    link.symlink_to("../repo/daemon.json")
+    result = run_module("docker_daemon_json", {"path": str(link), "settings": NVIDIA})
+    assert result["changed"] is True
+    assert link.is_symlink()
+    assert os.readlink(link) == "../repo/daemon.json"
+    assert json.loads(target.read_text()) == {"debug": True, **NVIDIA}
+    assert result["path"] == str(target)
+    # The backup sits beside the file that changed; nothing new beside the link.
+    assert os.listdir(tmp_path / "etc") == ["daemon.json"]
+    assert os.path.dirname(result["backup_file"]) == str(tmp_path / "repo")
+    again = run_module("docker_daemon_json", {"path": str(link), "settings": NVIDIA})
+    assert again["changed"] is False
+
+
+def test_backups_are_bounded_and_other_files_left_alone(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text("{}")
+    # Backups earlier runs left (ansible's backup_local names), and a file of the user's that only looks alike.
+    old = [f"daemon.json.{100 + day}.2026-11-0{day}@10:00:00~" for day in range(1, 6)]
+    for name in old:
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "daemon.json.mine~").write_text("{}")
+    result = run_module("docker_daemon_json", {"path": str(path), "settings": {"debug": True}})
+    assert result["changed"] is True
+    left = sorted(os.listdir(tmp_path))
+    backups = [name for name in left if name.startswith("daemon.json.") and name != "daemon.json.mine~"]
+    # The newest 3 (default backup_keep): the one just made and the two newest before it.
+    assert sorted(backups) == sorted([os.path.basename(result["backup_file"]), old[3], old[4]])
+    assert "daemon.json.mine~" in left
+
+
+def full_filesystem(directory, listing):
+    """A command prefix that runs ansible with a 16 KiB tmpfs on `directory`, filled, in a private mount namespace.
+
+    Nothing on this machine's own mounts changes; the tmpfs goes with the namespace, so what is left in it is
+    listed into the file `listing` (outside it) after ansible ran. Needs root (CAP_SYS_ADMIN) for unshare -m.
+    """
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"no private mount namespace here (unshare -m: {probe.stderr.strip()})")
+    script = (
+        f"mount -t tmpfs -o size=16k tmpfs {directory} && "
+        f"""printf '{{"debug": true}}' > {directory}/daemon.json && """
+        f"{{ dd if=/dev/zero of={directory}/filler bs=1k count=64 2>/dev/null; true; }} && "
+        f'"$@"; rc=$?; ls -A {directory} > {listing}; exit $rc'
+    )
+    return ("unshare", "-m", "sh", "-c", script, "sh")
+
+
+def test_a_full_disk_names_the_file_and_the_cause_and_leaves_no_temp_file(tmp_path):
+    directory, listing = tmp_path / "docker", tmp_path / "listing"
+    directory.mkdir()
+    result = run_module(
+        "docker_daemon_json",
+        {"path": str(directory / "daemon.json"), "settings": NVIDIA, "backup": False},
+        prefix=full_filesystem(directory, listing),
+    )
+    assert result["failed"] is True
+    assert f"{directory}/daemon.json could not be written: no space left on the filesystem that holds {directory}" in (
+        result["msg"]
+    )
+    assert "[No space left on device]" in result["msg"]
+    assert "left as it was" in result["msg"]
+    assert "Errno 28" not in result["msg"]
+    assert listing.read_text().split() == ["daemon.json", "filler"]
+
+
+def test_a_full_disk_fails_the_backup_before_any_change_and_leaves_no_partial_copy(tmp_path):
+    directory, listing = tmp_path / "docker", tmp_path / "listing"
+    directory.mkdir()
+    result = run_module(
+        "docker_daemon_json",
+        {"path": str(directory / "daemon.json"), "settings": NVIDIA},
+        prefix=full_filesystem(directory, listing),
+    )
+    assert result["failed"] is True
+    assert f"{directory}/daemon.json could not be backed up to {directory}/daemon.json." in result["msg"]
+    assert "no space left on the filesystem" in result["msg"]
+    assert listing.read_text().split() == ["daemon.json", "filler"]
+
+
+def test_replace_drops_a_mirror_no_longer_listed_and_defaults_keep_the_users_values(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"registry-mirrors": ["https://old", "https://kept"], "log-opts": {"max-size": "10m"}}')
+    args = {
+        "path": str(path),
+        "settings": {"registry-mirrors": ["https://kept", "https://new"]},
+        "replace": ["registry-mirrors"],
+        "defaults": {"log-driver": "json-file", "log-opts": {"max-size": "100m", "max-file": "3"}},
+    }
+    result = run_module("docker_daemon_json", args)
+    assert result["changed"] is True
+    config = json.loads(path.read_text())
+    assert config["registry-mirrors"] == ["https://kept", "https://new"]
+    assert config["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    assert config["log-driver"] == "json-file"
+    assert run_module("docker_daemon_json", args)["changed"] is False

@@ -23,6 +23,8 @@ CASES = [
     ("gpu_verify_mode", "cloud", "value of gpu_verify_mode must be one of"),
     ("nvidia_container_toolkit_default_runtime", "perhaps", "nvidia_container_toolkit_default_runtime"),
     ("docker_users", ["-rf"], "is not a valid user name"),
+    # This machine is Debian: docker_source auto means docker.io, which a Docker CE pin would not reach.
+    ("docker_version", "5:27.3.1-1~debian.12~bookworm", "pins Docker CE (docker-ce, docker-ce-cli), but this host"),
 ]
 
 
@@ -59,6 +61,7 @@ def test_good_values_pass_the_pre_tasks():
         "gpuhost_pre_tasks_only",
         nvidia_container_toolkit_version="1.17.8-1",
         docker_version="5:27.3.1-1~debian.12~bookworm",
+        docker_source="upstream",
         nvidia_container_toolkit_repo_url="file:///srv/mirror/nvidia",
         nvidia_container_toolkit_key_fingerprint="0xC95B321B61E88C1809C4F759DDCAE044F796ECB0",
         docker_users="root",

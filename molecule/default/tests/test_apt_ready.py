@@ -82,3 +82,46 @@ def test_a_one_source_refresh_leaves_the_index_age_alone(host, run_play):
     assert result.returncode == 0, result.stdout[-3000:]
     # apt's hook touched the stamp; the module put it back: the next full refresh is not skipped as fresh.
     assert host.file(stamp).mtime == before
+
+
+# STAND-IN for cloud-init (the test host has none): `status --wait` blocks as on a VM's first boot, then says done.
+CLOUD_INIT = """#!/bin/sh
+# STAND-IN cloud-init from gpuhost's tests
+[ "$1 $2" = "status --wait" ] || exit 3
+date +%s > /run/gpuhost-test-cloud-init-waited-from
+sleep 8
+echo 'status: done'
+"""
+
+
+def test_cloud_init_is_waited_for_before_apt(host, run_play):
+    host.check_output(f"cat > /usr/local/bin/cloud-init <<'EOF'\n{CLOUD_INIT}EOF\nchmod 755 /usr/local/bin/cloud-init")
+    try:
+        started = time.monotonic()
+        result = run_play()
+        waited = time.monotonic() - started
+    finally:
+        host.check_output("rm -f /usr/local/bin/cloud-init")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.file("/run/gpuhost-test-cloud-init-waited-from").exists
+    assert waited >= 8
+
+
+def test_another_tools_dead_repository_is_named_with_what_to_do(host, run_play):
+    # Nothing listens on port 9; with an index over an hour old apt_ready refreshes it and must say whose it is.
+    source = "/etc/apt/sources.list.d/vendor-dead.list"
+    host.check_output(f"echo 'deb [trusted=yes] http://127.0.0.1:9/vendor stable main' > {source}")
+    host.check_output("touch -d '2 hours ago' /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists")
+    try:
+        started = time.monotonic()
+        result = run_play()
+        took = time.monotonic() - started
+    finally:
+        host.check_output(f"rm -f {source}")
+    assert result.returncode != 0
+    words = " ".join(result.stdout.split())
+    assert f"apt could not refresh a source gpuhost did not write: {source} (http://127.0.0.1:9/vendor)" in words, (
+        words[-3000:]
+    )
+    assert "move its file out of /etc/apt/sources.list.d" in words
+    assert took < 120

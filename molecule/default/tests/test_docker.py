@@ -15,8 +15,8 @@ def test_users_keys_survive_beside_the_roles(host):
     config = daemon_json(host)
     assert config["registry-mirrors"] == ["https://mirror.example.internal"]
     assert config["live-restore"] is True
-    # log-opts merged key by key: the user's label option and the role's rotation side by side.
-    assert config["log-opts"] == {"labels": "owner", "max-size": "100m", "max-file": "3"}
+    # The role's rotation is a default: the user's own max-size wins, the max-file they did not set is added.
+    assert config["log-opts"] == {"labels": "owner", "max-size": "10m", "max-file": "3"}
     assert config["log-driver"] == "json-file"
 
 
@@ -87,3 +87,30 @@ def test_docker_users_create_creates_only_when_asked(host, run_play):
     result = run_play(extra_vars={"docker_users": ["carol"], "docker_users_create": True})
     assert result.returncode == 0, result.stdout[-3000:]
     assert "docker" in host.user("carol").groups
+
+
+def test_a_rerun_soon_after_a_failed_start_is_not_refused_by_the_start_limit(host, run_play):
+    # A first run with a value dockerd refuses: the restart fails. Docker's unit allows 3 starts a minute
+    # (StartLimitBurst=3, StartLimitIntervalSec=60s in docker.service); systemd's own restarts, a monitoring
+    # agent or an operator trying `systemctl start docker` use them up, and systemd then refuses any start for
+    # the rest of the minute ("Start request repeated too quickly").
+    failed = run_play(extra_vars={"docker_daemon_options": {"log-level": "gpuhost-no-such-level"}})
+    try:
+        assert failed.returncode != 0, failed.stdout[-3000:]
+        result = host.check_output(
+            "for i in 1 2 3 4 5 6; do systemctl start docker.service 2>/dev/null; "
+            'r="$(systemctl show --property=Result --value docker.service)"; '
+            '[ "$r" = start-limit-hit ] && break; sleep 1; done; echo "$r"'
+        )
+        assert result == "start-limit-hit"
+        # The operator fixes the value and runs again at once.
+        fixed = run_play(extra_vars={"docker_daemon_options": {"log-level": "info"}})
+        assert "Start request repeated too quickly" not in fixed.stdout
+        assert fixed.returncode == 0, fixed.stdout[-3000:]
+        assert host.service("docker").is_running
+    finally:
+        host.check_output(
+            'python3 -c \'import json; p="/etc/docker/daemon.json"; c=json.load(open(p)); c.pop("log-level", None); '
+            'json.dump(c, open(p, "w"), indent=2)\''
+        )
+        host.check_output("systemctl reset-failed docker.service; systemctl restart docker.service")

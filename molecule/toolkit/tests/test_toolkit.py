@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from conftest import busybox_image, daemon_json, keyring_fingerprints
+from conftest import busybox_image, daemon_json, docker_starts, keyring_fingerprints
 
 MIRROR_KEY = "176FEBB7358A19ECAB18DF864365F319D00FE84D"
 PINNED = "1.20.0-1"
@@ -133,10 +133,14 @@ def test_a_container_runs_through_nvidias_runtime(host, runtime_debug_log):
 
 
 def test_usual_order_with_default_runtime_then_back(host, run_play):
+    starts = docker_starts(host)
     result = run_play("site_order.yml", {"nvidia_container_toolkit_default_runtime": True})
     assert result.returncode == 0, result.stdout[-3000:]
     assert daemon_json(host)["default-runtime"] == "nvidia"
     assert host.check_output("docker info --format '{{.DefaultRuntime}}'") == "nvidia"
+    # Only default-runtime changed: dockerd took it on a reload (SIGHUP), not a restart.
+    assert task_status(result.stdout, "Docker reloads its runtimes without a restart") == "changed"
+    assert docker_starts(host) == starts
     assert "crun" in runtimes(host)
     if docker_major(host) >= 23:  # the change went through `dockerd --validate` first, which accepted it
         assert task_status(result.stdout, "Dockerd validates the merged daemon.json") == "ok"

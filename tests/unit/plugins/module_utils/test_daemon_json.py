@@ -3,7 +3,9 @@ import json
 import pytest
 from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json import (
     DaemonJsonError,
+    fill_defaults,
     merge,
+    merge_replacing,
     parse,
     remove_matching,
     render,
@@ -82,3 +84,37 @@ def test_render_round_trips_and_keeps_key_order():
     assert list(json.loads(text)) == ["z", "a"]
     assert parse(text) == config
     assert text.endswith("\n")
+
+
+ROTATION = {"log-driver": "json-file", "log-opts": {"max-size": "100m", "max-file": "3"}}
+
+
+def test_a_users_own_log_opts_win_over_the_defaults_key_by_key():
+    # The README's promise: keys set by hand survive. A hand-set max-size stays; the missing max-file is added.
+    user = {"log-opts": {"max-size": "10m", "labels": "owner"}}
+    assert fill_defaults(user, ROTATION) == {
+        "log-opts": {"max-size": "10m", "labels": "owner", "max-file": "3"},
+        "log-driver": "json-file",
+    }
+
+
+def test_defaults_fill_an_empty_file_and_never_touch_lists_or_scalars_present():
+    assert fill_defaults({}, ROTATION) == ROTATION
+    user = {"registry-mirrors": ["https://a"], "debug": False}
+    assert fill_defaults(user, {"registry-mirrors": ["https://b"], "debug": True}) == user
+
+
+def test_another_log_driver_gets_none_of_json_files_options():
+    # dockerd refuses to start on "unknown log opt 'max-size' for journald log driver".
+    assert fill_defaults({"log-driver": "journald"}, ROTATION) == {"log-driver": "journald"}
+    assert fill_defaults({"log-driver": "json-file"}, ROTATION) == ROTATION
+
+
+def test_a_listed_key_is_replaced_whole_so_a_list_can_shrink():
+    current = {"registry-mirrors": ["https://old", "https://kept"], "dns": ["1.1.1.1"]}
+    settings = {"registry-mirrors": ["https://kept", "https://new"], "dns": ["9.9.9.9"]}
+    merged = merge_replacing(current, settings, ["registry-mirrors"])
+    assert merged["registry-mirrors"] == ["https://kept", "https://new"]
+    # Not listed: the merge rule, lists only grow.
+    assert merged["dns"] == ["1.1.1.1", "9.9.9.9"]
+    assert merge_replacing(current, settings, ["not-in-settings"]) == merge(current, settings)
