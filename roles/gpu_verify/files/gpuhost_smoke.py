@@ -96,7 +96,11 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
-    dist.init_process_group(backend=backend, device_id=device if cuda else None)
+    # A caller that already has a process group (benchmarks/smoke_vs_plain.py) keeps it: a second default
+    # group on the same store would meet the first one's keys and hang.
+    owned = not dist.is_initialized()
+    if owned:
+        dist.init_process_group(backend=backend, device_id=device if cuda else None)
     rank, world = dist.get_rank(), dist.get_world_size()
     try:
         # Different initial weights and data on every rank: DDP must broadcast and average them into one model.
@@ -158,7 +162,8 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
             raise SystemExit(f"rank {rank}: DDP parameters equal={params_equal}, all-reduce sum ok={sum_ok}")
         return result
     finally:
-        dist.destroy_process_group()
+        if owned:
+            dist.destroy_process_group()
 
 
 def main(argv: list[str] | None = None) -> int:
