@@ -180,12 +180,20 @@ def render_cluster_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _link(report: dict) -> str:
+    """'gloo over TCP', 'NCCL over Socket', 'NCCL over IB'."""
+    backend = (report.get("result") or {}).get("backend")
+    if backend == "gloo":
+        return "gloo over TCP"
+    return f"{'NCCL' if backend == 'nccl' else _fmt(backend)} over {_fmt(report['transport'])}"
+
+
 def cluster_summary(report: dict) -> list[str]:
     """A few lines for the end of the play."""
     result = report.get("result") or {}
     rows = [
         f"cluster {', '.join(report['hosts'])}: {report['verdict'].upper()}  {report['nodes']} nodes, "
-        f"{_fmt(result.get('world_size'))} ranks, {_fmt(result.get('backend'))} over {_fmt(report['transport'])}"
+        f"{_fmt(result.get('world_size'))} ranks, {_link(report)}"
     ]
     for check in report["checks"]:
         rows.append(

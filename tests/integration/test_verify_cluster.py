@@ -103,6 +103,9 @@ def verify_cluster(inventory: str, *extra: str) -> tuple[subprocess.CompletedPro
 def test_two_hosts_pass_as_one_cluster_over_gloo(cluster):
     inventory, hosts = cluster
     proc, _ = verify_cluster(inventory)
+    if os.environ.get("GPUHOST_CLUSTER_LOG"):
+        with open(os.environ["GPUHOST_CLUSTER_LOG"], "w", encoding="utf-8") as handle:
+            handle.write(proc.stdout)
     assert proc.returncode == 0, proc.stdout[-6000:]
     reports = os.path.join(os.path.dirname(inventory), "reports", "cluster")
     with open(os.path.join(reports, "cluster.json"), encoding="utf-8") as handle:
