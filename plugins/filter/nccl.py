@@ -8,7 +8,7 @@ short_description: The network interfaces an NCCL_SOCKET_IFNAME value selects
 version_added: 0.2.0
 author: gpuhost contributors
 description:
-  - Applies NCCL's rules for C(NCCL_SOCKET_IFNAME) to a host's interface names: a comma-separated list of
+  - Applies NCCL's rules for C(NCCL_SOCKET_IFNAME) to a host's interface names, a comma-separated list of
     prefixes (C(eth) selects C(eth0) and C(eth1)), C(=) before it for exact names, C(^) to exclude.
   - An empty result means NCCL would find no interface and fail (or, where the value came from a typo, pick
     none the user meant); verify_cluster.yml stops before torchrun starts and names the host.

@@ -11,7 +11,7 @@ description:
   - Takes every host's result of the smoke test's C(ddp) step run under one multi-node torchrun rendezvous
     (playbooks/verify_cluster.yml), checks that every host took part, that DDP parameters are bit-equal and
     the all-reduce sum is right, names the transport between nodes (gloo; or NCCL's network, read from
-    C(NCCL_DEBUG=INFO) lines: Socket, IB, ...) and judges the bus bandwidth against the expected minimum of
+    C(NCCL_DEBUG=INFO) lines, such as Socket or IB) and judges the bus bandwidth against the expected minimum of
     that transport.
   - The report is an observation, not configuration, so the module reports RV(changed=false).
   - It does not fail by itself; the role fails on RV(verdict) so that the report is fetched first.

@@ -91,14 +91,18 @@ class _Net(torch.nn.Module):
         return self.layers(x)
 
 
-def _gather_hostnames(world: int, device: torch.device) -> list[str]:
-    """Every rank's hostname, as fixed-size byte tensors (all_gather_object needs numpy, absent in some envs)."""
-    name = socket.gethostname().encode()[:255]
+def _gather_nodes(world: int, device: torch.device) -> list[tuple[str, str]]:
+    """Every rank's (torchrun node rank, hostname), as fixed-size byte tensors (all_gather_object needs numpy).
+
+    The node rank (GROUP_RANK) tells torchrun agents apart where two run on one machine.
+    """
+    name = f"{os.environ.get('GROUP_RANK', '0')}:{socket.gethostname()}".encode()[:255]
     mine = torch.zeros(256, dtype=torch.uint8, device=device)
     mine[: len(name)] = torch.tensor(list(name), dtype=torch.uint8, device=device)
     gathered = [torch.empty_like(mine) for _ in range(world)]
     dist.all_gather(gathered, mine)
-    return [bytes(t.cpu().tolist()).rstrip(b"\0").decode(errors="replace") for t in gathered]
+    decoded = [bytes(t.cpu().tolist()).rstrip(b"\0").decode(errors="replace") for t in gathered]
+    return [tuple(item.split(":", 1)) for item in decoded]
 
 
 def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
@@ -126,8 +130,8 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
             optimizer.zero_grad()
             torch.nn.functional.mse_loss(model(x), y).backward()
             optimizer.step()
-        # Which machines the ranks run on: a cluster run proves every node took part.
-        hosts = _gather_hostnames(world, device)
+        # Which agents and machines the ranks run on: a cluster run proves every node took part.
+        nodes = _gather_nodes(world, device)
         flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
         gathered = [torch.empty_like(flat) for _ in range(world)]
         dist.all_gather(gathered, flat)
@@ -160,8 +164,9 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
         busbw = algbw * 2 * (world - 1) / world
         result = {
             "world_size": world,
-            "nodes": len(set(hosts)),
-            "hosts": sorted(set(hosts)),
+            # torchrun agents (one per host in a cluster run) and the machines they ran on.
+            "nodes": len({node for node, _ in nodes}),
+            "hosts": sorted({host for _, host in nodes}),
             "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
             "backend": backend,
             "nccl_version": ".".join(map(str, torch.cuda.nccl.version())) if cuda else None,
