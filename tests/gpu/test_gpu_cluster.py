@@ -58,7 +58,10 @@ def test_two_nodes_on_one_machine_pass_over_nccl_sockets(tmp_path):
                         "gpu_verify_env": {
                             "NCCL_P2P_DISABLE": "1",
                             "NCCL_SHM_DISABLE": "1",
+                            # NVLink multicast stays off on shared machines (the device machines' rule).
                             "NCCL_NVLS_ENABLE": "0",
+                            "TORCH_SYMM_MEM_DISABLE_MULTICAST": "1",
+                            "NVSHMEM_DISABLE_NVLS": "1",
                             "NCCL_IB_DISABLE": "1",
                         },
                         "gpu_verify_cluster_allreduce_mib": 256,
