@@ -16,7 +16,8 @@ is_root=false
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
 if [ "$need_docker" = 1 ]; then
-  have dockerd || have docker || need+=(docker.io)
+  # A docker CLI alone (no daemon binary, nothing answering) is not enough: the tests need an engine.
+  have dockerd || docker info >/dev/null 2>&1 || need+=(docker.io)
   have debootstrap || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
   have gpg || need+=(gnupg)
   have dpkg-deb || need+=(dpkg)

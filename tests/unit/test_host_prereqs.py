@@ -68,6 +68,17 @@ def test_missing_tools_as_root_are_installed(bare_bin):
     assert "gnupg" in result.stdout
 
 
+def test_a_docker_cli_without_an_engine_still_gets_docker_io(bare_bin):
+    # Seen on this project's machines: /usr/local/bin/docker (a client) and no dockerd anywhere.
+    fake = os.path.join(bare_bin, "docker")
+    with open(fake, "w", encoding="utf-8") as handle:
+        handle.write("#!/bin/bash\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    os.chmod(fake, 0o755)  # noqa: S103 the unprivileged user runs it
+    result = run(bare_bin, as_nobody=True)
+    assert result.returncode == 1
+    assert "docker.io" in result.stderr.split("missing packages:")[1].splitlines()[0]
+
+
 def test_python_older_than_311_is_told_what_to_do(bare_bin):
     fake = os.path.join(bare_bin, "python3.10")
     with open(fake, "w", encoding="utf-8") as handle:
