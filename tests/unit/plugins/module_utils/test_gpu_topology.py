@@ -28,6 +28,13 @@ def test_captured_single_h100_has_one_gpu_and_no_links():
     assert describe(interconnect(matrix)) == "single GPU"
 
 
+def test_captured_single_h200_without_ansi_escapes_parses_the_same():
+    # Captured on an nvidia-h200 device machine: no underline escapes when not on a terminal.
+    matrix = parse_topo_matrix(fixture("h200", "topo.txt"))
+    assert matrix == {"0": {}}
+    assert interconnect(matrix)["kind"] == "single"
+
+
 def test_two_gpus_on_nvlink():
     matrix = parse_topo_matrix(fixture("topo", "h100x2-nvlink.txt"))
     assert matrix == {"0": {"1": "NV18"}, "1": {"0": "NV18"}}
