@@ -6,6 +6,9 @@ under-report a healthy GPU). Prints a table; `--json PATH` also writes the numbe
 
   python3 benchmarks/smoke_vs_plain.py                  # matmul, every visible GPU
   torchrun --standalone --nproc_per_node=N benchmarks/smoke_vs_plain.py --allreduce   # + all-reduce busbw
+
+`--allreduce` without torchrun runs one rank (busbw reads n/a: one rank moves nothing over a bus); on a host
+without CUDA it runs over gloo on the CPU, so the comparison's own code is tested in CI.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 
@@ -41,23 +45,62 @@ def plain_matmul(index: int, dtype: torch.dtype, tf32: bool, n: int = 8192, iter
     return 2 * n**3 * iters / (start.elapsed_time(end) / 1e3) / 1e12
 
 
-def plain_allreduce(mib: int = 256, iters: int = 50) -> float:
-    """busbw of a bare dist.all_reduce loop, as nccl-tests computes it."""
-    dist.init_process_group("nccl")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    buf = torch.ones(mib * 2**20 // 4, device="cuda")
+def plain_allreduce(device: torch.device, mib: int = 256, iters: int = 50) -> float | None:
+    """busbw of a bare dist.all_reduce loop, as nccl-tests computes it, in the caller's process group."""
+    world = dist.get_world_size()
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    buf = torch.ones(mib * 2**20 // 4, device=device)
     for _ in range(5):
         dist.all_reduce(buf)
-    torch.cuda.synchronize()
+    sync()
     start = time.perf_counter()
     for _ in range(iters):
         dist.all_reduce(buf)
-    torch.cuda.synchronize()
+    sync()
     seconds = (time.perf_counter() - start) / iters
-    dist.destroy_process_group()
+    # The slowest rank sets the pace, as in the smoke test and nccl-tests.
+    slowest = torch.tensor([seconds], device=device, dtype=torch.float64)
+    dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
     # One rank moves nothing over a bus: busbw is undefined there, not 0.
-    return rank, (buf.numel() * 4 / seconds / 1e9 * 2 * (world - 1) / world) if world > 1 else None
+    return buf.numel() * 4 / slowest.item() / 1e9 * 2 * (world - 1) / world if world > 1 else None
+
+
+def allreduce_rows(mib: int) -> tuple[int, tuple]:
+    """Smoke test and plain loop in one process group (NCCL on GPUs, gloo on CPUs): rank and table row.
+
+    One group for both: a second default group on torchrun's store would meet the first one's keys and hang.
+    """
+    single_rank_env()
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if cuda else "gloo", device_id=device if cuda else None)
+    try:
+        smoke = gpuhost_smoke.ddp_check(steps=5, allreduce_mib=mib, iters=20)
+        plain = plain_allreduce(device, mib=mib)
+        rank = dist.get_rank()
+    finally:
+        dist.destroy_process_group()
+    row = (
+        f"all-reduce {mib} MiB ({smoke['backend']})",
+        "busbw_gbps",
+        smoke["busbw_gbps"],
+        None if plain is None else round(plain, 2),
+    )
+    return rank, row
+
+
+def single_rank_env() -> None:
+    """Outside torchrun: the env:// rendezvous of one rank on loopback, as `torchrun --nproc_per_node=1`."""
+    if "RANK" in os.environ:
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.environ.update(
+        {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    )
 
 
 def table(rows: list[tuple]) -> str:
@@ -73,21 +116,19 @@ def table(rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json")
     parser.add_argument("--allreduce", action="store_true", help="under torchrun: compare all-reduce busbw")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs of each; the best counts")
-    args = parser.parse_args()
+    parser.add_argument("--allreduce-mib", type=int, default=256, help="all-reduce buffer size")
+    args = parser.parse_args(argv)
     rows = []
     if args.allreduce:
-        smoke = gpuhost_smoke.ddp_check(steps=5, allreduce_mib=256, iters=20)
-        rank, plain = plain_allreduce()
+        rank, row = allreduce_rows(args.allreduce_mib)
         if rank != 0:
             return 0
-        rows.append(
-            ("all-reduce 256 MiB", "busbw_gbps", smoke["busbw_gbps"], None if plain is None else round(plain, 2))
-        )
+        rows.append(row)
     else:
         # A GPU heats up and clocks down under sustained load, so whichever runs second reads low (seen on
         # an H100: bf16 788 TFLOP/s first, 656 second). Interleave the two and keep each one's best.

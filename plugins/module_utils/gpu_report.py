@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.gpuhost.provision.plugins.module_utils.gpu_topology import describe
+
 FIGURES = ["fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops"]
 UNITS = {
     "fp32_tflops": "TFLOP/s",
@@ -66,8 +68,31 @@ def _check(subject: str, figure: str, value, minimum, tolerance: float) -> dict:
     return check
 
 
-def evaluate(bench: dict, ddp: dict | None, table: list[dict], tolerance: float) -> dict:
-    """Checks of every figure with a known minimum; figures of unknown GPUs are reported, not judged."""
+# The busbw row an all-reduce is judged by, per interconnect (see gpu_topology.interconnect()).
+BUSBW_KEYS = {"nvlink": "busbw_nvlink_gbps", "pcie": "busbw_pcie_gbps"}
+
+
+def busbw_minimum(entry: dict, topology: dict | None) -> tuple[float | None, str | None]:
+    """The expected busbw minimum for this interconnect, and which row gave it.
+
+    A row for the interconnect the topology shows wins; `busbw_gbps` (any interconnect) is the fallback.
+    With the topology unknown, the PCIe row, the lower one, is used: a healthy host never fails for it.
+    """
+    kind = (topology or {}).get("kind")
+    if kind in BUSBW_KEYS and BUSBW_KEYS[kind] in entry:
+        return entry[BUSBW_KEYS[kind]], BUSBW_KEYS[kind]
+    if "busbw_gbps" in entry:
+        return entry["busbw_gbps"], "busbw_gbps"
+    if kind is None and "busbw_pcie_gbps" in entry:
+        return entry["busbw_pcie_gbps"], "busbw_pcie_gbps (interconnect unknown)"
+    return None, None
+
+
+def evaluate(bench: dict, ddp: dict | None, table: list[dict], tolerance: float, topology: dict | None = None) -> dict:
+    """Checks of every figure with a known minimum; figures of unknown GPUs are reported, not judged.
+
+    `topology` (gpu_topology.interconnect()) picks the busbw row: NVLink and PCIe hosts differ tenfold.
+    """
     checks, unknown = [], []
     gpus = bench.get("gpus", [])
     for gpu in gpus:
@@ -82,16 +107,17 @@ def evaluate(bench: dict, ddp: dict | None, table: list[dict], tolerance: float)
                 )
     if ddp and ddp.get("world_size", 1) > 1 and gpus:
         entry = expected_for(gpus[0]["name"], table)
-        if entry and "busbw_gbps" in entry:
-            checks.append(
-                _check(
-                    f"all-reduce over {ddp['world_size']} GPUs",
-                    "busbw_gbps",
-                    ddp.get("busbw_gbps"),
-                    entry["busbw_gbps"],
-                    tolerance,
-                )
+        minimum, row = busbw_minimum(entry, topology) if entry else (None, None)
+        if minimum is not None:
+            check = _check(
+                f"all-reduce over {ddp['world_size']} GPUs, {describe(topology)}",
+                "busbw_gbps",
+                ddp.get("busbw_gbps"),
+                minimum,
+                tolerance,
             )
+            check["row"] = f"{entry['match']} {row}"
+            checks.append(check)
     failures = [c["message"] for c in checks if not c["ok"]]
     if ddp is not None and ddp.get("error"):
         failures.append(f"DDP smoke test failed: {ddp['error']}")
@@ -167,7 +193,12 @@ def render_markdown(report: dict) -> str:
             f"{ddp['allreduce_sum_ok']}",
             f"- all-reduce of {ddp['allreduce_bytes'] // 2**20} MiB: algbw {_fmt(ddp['algbw_gbps'])} GB/s, "
             f"busbw {_fmt(ddp['busbw_gbps'])} GB/s",
+            f"- interconnect: {describe(report.get('topology'))}"
+            + ("" if ddp["world_size"] > 1 else " (one rank: busbw n/a, not judged)"),
         ]
+        for index, links in sorted((report.get("nvlink") or {}).items(), key=lambda item: int(item[0])):
+            if links["active"] or links["inactive"]:
+                lines.append(f"- NVLink GPU {index}: {links['active']} active, {links['inactive']} inactive")
     if report.get("unknown_models"):
         lines += [
             "",

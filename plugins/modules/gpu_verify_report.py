@@ -39,6 +39,22 @@ options:
     description: Fraction a figure may fall below its minimum before it fails.
     type: float
     default: 0.1
+  topology:
+    description:
+      - The output of C(nvidia-smi topo -m). The all-reduce's bus bandwidth is judged against the expected row
+        of the interconnect the GPUs share (C(busbw_nvlink_gbps), C(busbw_pcie_gbps)), not the model alone.
+      - Empty where it was not read (one GPU); then the interconnect is unknown and C(busbw_gbps), else the
+        PCIe row, is used.
+    type: str
+    default: ""
+  nvlink_status:
+    description: The output of C(nvidia-smi nvlink --status), reported as active and inactive links per GPU.
+    type: str
+    default: ""
+  visible_devices:
+    description: The smoke test's C(CUDA_VISIBLE_DEVICES) (empty for all GPUs), to judge only the GPUs it used.
+    type: str
+    default: ""
   extra:
     description: More keys for the report (mode, docker_version, docker_runtimes, container checks).
     type: dict
@@ -98,6 +114,10 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.gpu_report impor
     render_markdown,
     summary_rows,
 )
+from ansible_collections.gpuhost.provision.plugins.module_utils.gpu_topology import (
+    parse_nvlink_status,
+    read_topology,
+)
 
 
 def main():
@@ -109,6 +129,9 @@ def main():
             "gpu_facts": {"type": "dict", "required": True},
             "expected": {"type": "list", "elements": "dict", "required": True},
             "tolerance": {"type": "float", "default": 0.1},
+            "topology": {"type": "str", "default": ""},
+            "nvlink_status": {"type": "str", "default": ""},
+            "visible_devices": {"type": "str", "default": ""},
             "extra": {"type": "dict", "default": {}},
             "dest": {"type": "path", "required": True},
         },
@@ -126,9 +149,11 @@ def main():
         "bench": p["bench"],
         "ddp": p["ddp"],
         "tolerance": p["tolerance"],
+        "topology": read_topology(p["topology"], p["visible_devices"], len(facts.get("gpus", []))),
+        "nvlink": parse_nvlink_status(p["nvlink_status"]),
         **p["extra"],
     }
-    report.update(evaluate(p["bench"], p["ddp"], p["expected"], p["tolerance"]))
+    report.update(evaluate(p["bench"], p["ddp"], p["expected"], p["tolerance"], report["topology"]))
     if not module.check_mode:
         os.makedirs(p["dest"], mode=0o755, exist_ok=True)
         with open(os.path.join(p["dest"], "report.json"), "w", encoding="utf-8") as handle:

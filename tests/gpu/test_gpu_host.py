@@ -93,3 +93,14 @@ def test_verify_playbook_passes_and_writes_the_report():
     assert report["ddp"]["allreduce_sum_ok"] is True
     judged = {check["figure"] for check in report["checks"]}
     assert {"fp32_tflops", "tf32_tflops", "fp16_tflops", "bf16_tflops"} <= judged
+    gpus = len(smi_rows())
+    assert report["ddp"]["world_size"] == gpus
+    if gpus > 1:
+        # DDP over every GPU, busbw judged against the row of the interconnect topo -m shows (issue 13).
+        assert report["topology"]["kind"] in ("nvlink", "pcie"), report["topology"]
+        busbw = [check for check in report["checks"] if check["figure"] == "busbw_gbps"]
+        assert busbw, "no busbw check: is the GPU model in gpu_verify_expected?"
+        assert busbw[0]["row"].endswith(f"busbw_{report['topology']['kind']}_gbps")
+    else:
+        assert report["topology"]["kind"] == "single"
+        assert report["ddp"]["busbw_gbps"] is None

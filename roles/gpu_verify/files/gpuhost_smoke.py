@@ -3,6 +3,8 @@
 
   gpuhost_smoke.py bench [--json PATH]      CPU fp32 and, per visible GPU, fp32 / tf32 / fp16 / bf16 TFLOP/s
   torchrun --standalone --nproc_per_node=N gpuhost_smoke.py ddp [--json PATH]
+  torchrun --nnodes=M --rdzv-backend=c10d --rdzv-endpoint=HOST:PORT ... gpuhost_smoke.py ddp
+                                            the same across the ranks of M hosts (playbooks/verify_cluster.yml)
                                             DDP training steps whose parameters must match bit for bit on
                                             every rank, an all-reduce whose sum is checked, and its bus
                                             bandwidth (busbw = algbw * 2(n-1)/n, as nccl-tests reports it)
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 
@@ -88,6 +91,20 @@ class _Net(torch.nn.Module):
         return self.layers(x)
 
 
+def _gather_nodes(world: int, device: torch.device) -> list[tuple[str, str]]:
+    """Every rank's (torchrun node rank, hostname), as fixed-size byte tensors (all_gather_object needs numpy).
+
+    The node rank (GROUP_RANK) tells torchrun agents apart where two run on one machine.
+    """
+    name = f"{os.environ.get('GROUP_RANK', '0')}:{socket.gethostname()}".encode()[:255]
+    mine = torch.zeros(256, dtype=torch.uint8, device=device)
+    mine[: len(name)] = torch.tensor(list(name), dtype=torch.uint8, device=device)
+    gathered = [torch.empty_like(mine) for _ in range(world)]
+    dist.all_gather(gathered, mine)
+    decoded = [bytes(t.cpu().tolist()).rstrip(b"\0").decode(errors="replace") for t in gathered]
+    return [tuple(item.split(":", 1)) for item in decoded]
+
+
 def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
     """Run inside torchrun. Returns rank 0's view; every rank raises if its own check fails."""
     cuda = torch.cuda.is_available()
@@ -96,7 +113,11 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
-    dist.init_process_group(backend=backend, device_id=device if cuda else None)
+    # A caller that already has a process group (benchmarks/smoke_vs_plain.py) keeps it: a second default
+    # group on the same store would meet the first one's keys and hang.
+    owned = not dist.is_initialized()
+    if owned:
+        dist.init_process_group(backend=backend, device_id=device if cuda else None)
     rank, world = dist.get_rank(), dist.get_world_size()
     try:
         # Different initial weights and data on every rank: DDP must broadcast and average them into one model.
@@ -109,6 +130,8 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
             optimizer.zero_grad()
             torch.nn.functional.mse_loss(model(x), y).backward()
             optimizer.step()
+        # Which agents and machines the ranks run on: a cluster run proves every node took part.
+        nodes = _gather_nodes(world, device)
         flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
         gathered = [torch.empty_like(flat) for _ in range(world)]
         dist.all_gather(gathered, flat)
@@ -141,6 +164,10 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
         busbw = algbw * 2 * (world - 1) / world
         result = {
             "world_size": world,
+            # torchrun agents (one per host in a cluster run) and the machines they ran on.
+            "nodes": len({node for node, _ in nodes}),
+            "hosts": sorted({host for _, host in nodes}),
+            "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
             "backend": backend,
             "nccl_version": ".".join(map(str, torch.cuda.nccl.version())) if cuda else None,
             "ddp_steps": steps,
@@ -158,7 +185,8 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
             raise SystemExit(f"rank {rank}: DDP parameters equal={params_equal}, all-reduce sum ok={sum_ok}")
         return result
     finally:
-        dist.destroy_process_group()
+        if owned:
+            dist.destroy_process_group()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--gpu-iters", type=int, default=20)
     p_bench.add_argument("--cpu-size", type=int, default=1024)
     p_ddp = sub.add_parser("ddp", help="DDP equality, all-reduce sum and bandwidth (run under torchrun)")
-    p_ddp.add_argument("--json", help="rank 0 writes the result here as well as to stdout")
+    p_ddp.add_argument("--json", help="each host's local rank 0 writes the result here as well as to stdout")
     p_ddp.add_argument("--steps", type=int, default=5)
     p_ddp.add_argument("--allreduce-mib", type=int, default=256)
     p_ddp.add_argument("--iters", type=int, default=20)
@@ -180,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         result = bench(gpu_n=args.gpu_size, gpu_iters=args.gpu_iters, cpu_n=args.cpu_size)
     else:
         result = ddp_check(args.steps, args.allreduce_mib, args.iters)
-        if int(os.environ.get("RANK", "0")) != 0:
+        # Each host's first rank writes the (shared) result, so every node of a cluster run has it.
+        if int(os.environ.get("LOCAL_RANK", "0")) != 0:
             return 0
     text = json.dumps(result, indent=2)
     if args.json:

@@ -96,6 +96,50 @@ def test_one_rank_has_no_bus_bandwidth_to_judge():
     assert result["verdict"] == "pass"
 
 
+# Rows per interconnect, as the role's defaults have them (H100: ~25 GB/s over PCIe, hundreds over NVLink).
+BY_LINK = [{"match": "H100", "busbw_nvlink_gbps": 150, "busbw_pcie_gbps": 15}]
+NVLINK = {"kind": "nvlink", "link": "NV18", "gpus": ["0", "1"]}
+PCIE = {"kind": "pcie", "link": "PHB", "gpus": ["0", "1"]}
+
+
+def _busbw_check(ddp, table, topology):
+    result = evaluate(H100_BENCH, ddp, table, 0.1, topology)
+    return result, next(c for c in result["checks"] if c["figure"] == "busbw_gbps")
+
+
+def test_pcie_figure_on_an_nvlink_host_fails_against_the_nvlink_row():
+    result, check = _busbw_check(dict(DDP_2, busbw_gbps=25.0), BY_LINK, NVLINK)
+    assert (check["expected_min"], check["row"], check["ok"]) == (150, "H100 busbw_nvlink_gbps", False)
+    assert check["subject"] == "all-reduce over 2 GPUs, NVLink (NV18)"
+    assert result["verdict"] == "fail"
+    assert "busbw_gbps is 25.0 GB/s, below the expected minimum 150" in result["failures"][0]
+
+
+def test_the_same_figure_passes_on_a_pcie_host():
+    result, check = _busbw_check(dict(DDP_2, busbw_gbps=25.0), BY_LINK, PCIE)
+    assert (check["expected_min"], check["row"], check["ok"]) == (15, "H100 busbw_pcie_gbps", True)
+    assert check["subject"].startswith("all-reduce over 2 GPUs, PCIe (PHB: ")
+    assert result["verdict"] == "pass"
+
+
+def test_unknown_interconnect_is_judged_by_the_lower_pcie_row():
+    _, check = _busbw_check(dict(DDP_2, busbw_gbps=25.0), BY_LINK, None)
+    assert (check["expected_min"], check["row"]) == (15, "H100 busbw_pcie_gbps (interconnect unknown)")
+
+
+def test_a_table_with_busbw_gbps_alone_applies_it_to_any_interconnect():
+    for topology in (NVLINK, PCIE, None):
+        _, check = _busbw_check(DDP_2, TABLE, topology)
+        assert (check["expected_min"], check["row"]) == (100, "H100 busbw_gbps")
+
+
+def test_an_interconnect_without_a_row_is_not_judged():
+    # L40S has no NVLink row: reported, not judged against a PCIe figure.
+    table = [{"match": "H100", "busbw_pcie_gbps": 15}]
+    result = evaluate(H100_BENCH, DDP_2, table, 0.1, NVLINK)
+    assert "busbw_gbps" not in {c["figure"] for c in result["checks"]}
+
+
 def test_torchrun_error_is_a_failure():
     result = evaluate(H100_BENCH, {"error": "torchrun exited with 1: NCCL error"}, TABLE, 0.1)
     assert result["failures"] == ["DDP smoke test failed: torchrun exited with 1: NCCL error"]
@@ -141,7 +185,8 @@ def test_markdown_has_every_section_and_figure():
     assert "| Docker runtimes | nvidia, runc |" in text
     assert "| 0 | NVIDIA H100 80GB HBM3 | 81559 | 9.0 | GPU-8a57 |" in text
     assert "| GPU 0 (NVIDIA H100 80GB HBM3) | bf16_tflops | 788.93 TFLOP/s | 500 | 450 | ok |" in text
-    assert "| all-reduce over 2 GPUs | busbw_gbps | 300 GB/s | 100 | 90 | ok |" in text
+    assert "| all-reduce over 2 GPUs, unknown interconnect | busbw_gbps | 300 GB/s | 100 | 90 | ok |" in text
+    assert "- interconnect: unknown interconnect" in text
     assert "busbw 300 GB/s" in text
     assert "## Failures" not in text
 

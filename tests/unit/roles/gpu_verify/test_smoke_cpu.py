@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -64,6 +65,9 @@ def test_ddp_over_two_gloo_ranks_checks_equality_sum_and_bandwidth(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["world_size"] == 2
+    assert result["nodes"] == 1
+    assert result["hosts"] == [socket.gethostname()]
+    assert result["local_world_size"] == 2
     assert result["backend"] == "gloo"
     assert result["ddp_params_equal"] is True
     assert result["allreduce_sum_ok"] is True
