@@ -22,7 +22,7 @@ description:
     fails to refresh (unreachable, unsigned) fails the task naming its file; one of this collection's only
     warns, because its role refreshes it again.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   lock_timeout:
     description: Seconds to wait for cloud-init and for apt's and dpkg's locks.
@@ -50,9 +50,11 @@ options:
     default: 5
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Waits and reads as usual; reports dpkg's repair and a source's removal without doing them.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Wait for locks the way apt does, C(-o DPkg::Lock::Timeout) (apt 1.9.11+, apt-get(8)); a lock taken

@@ -18,7 +18,7 @@ description:
     next full refresh must not be skipped as fresh."
   - Waits up to O(lock_timeout) seconds for apt's and dpkg's locks (C(-o DPkg::Lock::Timeout)).
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   source:
     description: The deb822 source file, e.g. C(/etc/apt/sources.list.d/docker.sources).
@@ -38,8 +38,10 @@ options:
     default: 600
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
