@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run `ansible-test sanity` the way ansible-test wants it, on this machine, without Docker.
 
 ansible-test needs the collection at a path ending in ansible_collections/gpuhost/provision; the repo is

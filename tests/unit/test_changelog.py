@@ -48,7 +48,7 @@ def copy_collection(dest, everything=False):
     else:
         listed = ["galaxy.yml", "CHANGELOG.md"] + [
             os.path.relpath(os.path.join(d, f), ROOT)
-            for d, _, files in os.walk(os.path.join(ROOT, "changelogs"))
+            for d, _dirs, files in os.walk(os.path.join(ROOT, "changelogs"))
             for f in files
         ]
     os.makedirs(os.path.join(dest, "changelogs", "fragments"), exist_ok=True)
