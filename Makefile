@@ -15,7 +15,7 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 # The smoke test's CPU tests need PyTorch; 2.13.0 is the tested version (a CPU build where one is on disk).
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: prereqs torch setup run sandbox sandbox-down test lint unit molecule gpu-test image clean
+.PHONY: prereqs torch setup run sandbox sandbox-down test lint sanity changelog ee unit molecule gpu-test image clean
 
 $(BIN)/ansible-playbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,23 @@ lint: setup
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint
+	$(BIN)/antsibull-changelog lint
+
+# ansible-test sanity with --venv and Python $(SANITY_PYTHON), on a copy of the collection under
+# .cache/sanity/ansible_collections/gpuhost/provision (tools/sanity.py says why and how).
+SANITY_PYTHON ?= 3.11
+sanity: setup
+	SANITY_PYTHON=$(SANITY_PYTHON) $(BIN)/python tools/sanity.py
+
+# CHANGELOG.md from changelogs/ (released versions; fragments join at `antsibull-changelog release`).
+changelog: setup
+	$(BIN)/antsibull-changelog generate
+
+# The execution environment's build context in dist/ee (no image: `ansible-builder build` where a registry is).
+ee: setup
+	rm -f dist/gpuhost-provision-*.tar.gz
+	$(BIN)/ansible-galaxy collection build --output-path dist .
+	$(BIN)/ansible-builder create -f execution-environment.yml --context dist/ee --output-filename Containerfile
 
 torch: setup
 	$(BIN)/python -c 'import torch' 2>/dev/null || $(BIN)/pip install -q '$(TORCH_SPEC)'
@@ -71,7 +88,7 @@ molecule: image
 gpu-test: .collections/ansible_collections/gpuhost/provision  ## on a GPU host, as root: the GPU checks for real
 	python3 -m pytest -m gpu tests/gpu
 
-test: prereqs lint unit molecule  ## everything: lint, pytest, every Molecule scenario
+test: prereqs lint sanity unit molecule  ## everything: lint, ansible-test sanity, pytest, every Molecule scenario
 
 clean: sandbox-down
-	rm -rf $(VENV) .collections .cache
+	rm -rf $(VENV) .collections .cache dist

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """Benchmark: what Ansible costs over the raw apt work, a second run, and a fleet of sandbox hosts.
 
-Figures printed (and written to --json):
+Every figure is measured --repeat times (default 3) on fresh hosts and reported as the median, with the
+samples beside it: package downloads make single runs swing by a quarter. Figures printed (and --json):
   1. site.yml (driver via Debian's packages, docker.io, the toolkit from the stand-in mirror; verify
      skipped) on a fresh sandbox host, beside baseline.sh doing the same apt and file work by hand on an
      identical fresh host, in the same run: wall times and their ratio (target: <= 1.3x).
-  2. A second site.yml run on the converged host: wall time and changed= (targets: changed=0, < 10 s).
-  3. Fleets of 1, 4 and 8 fresh hosts converged together (forks = hosts): wall time, and apt index
-     refreshes per host, counted by an APT::Update::Pre-Invoke hook (goal: 1).
+  2. A second site.yml run on the converged host: wall time and changed= (targets: changed=0, <= 8 s), and
+     where its time goes: the slowest tasks from ansible.posix.profile_tasks, summed per role.
+  3. Fleets of 1, 4 and 8 fresh hosts converged together (forks = hosts, all hosts in one batch:
+     gpuhost_serial=100%): wall time, and apt index refreshes per host, counted by an
+     APT::Update::Pre-Invoke hook (goal: 1). Fleets run --fleet-repeat times (default 1: 8 hosts take minutes).
 
 Needs Docker, the sandbox image (make image) and the venv (make setup). Downloads Debian's nvidia-driver
 into every host: a fleet of 8 fetches it 8 times.
 
   .venv/bin/python benchmarks/converge.py                  # everything
   .venv/bin/python benchmarks/converge.py --fleet 1,4      # smaller fleets
+  .venv/bin/python benchmarks/converge.py --repeat 5 --fleet ""   # first and second run only, 5 times
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +39,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import sandbox  # noqa: E402
 from sandbox_image import DEFAULT_SUITE, image_name  # noqa: E402
 
-PREFIX = "gpuhost-bench"
+# Container names; GPUHOST_BENCH_PREFIX keeps two checkouts benchmarking at once apart.
+PREFIX = os.environ.get("GPUHOST_BENCH_PREFIX", "gpuhost-bench")
 # Counts index refreshes: apt runs this before every update, from apt-get and python-apt alike.
 APT_HOOK = 'APT::Update::Pre-Invoke {"date +%s >> /var/log/gpuhost-bench-apt-updates";};\n'
 BASELINE = os.path.join(ROOT, "benchmarks", "baseline.sh")
@@ -61,7 +67,7 @@ def apt_updates(name: str) -> int:
     return len(out.stdout.split())
 
 
-def converge(names: list[str]) -> tuple[float, str]:
+def converge(names: list[str], *extra: str) -> tuple[float, str]:
     """site.yml on these hosts, with the sandbox inventory's settings; returns (seconds, output)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as inv:
         hosts = "".join(f"    {n}:\n" for n in names)
@@ -77,9 +83,16 @@ def converge(names: list[str]) -> tuple[float, str]:
         f"@{os.path.join(ROOT, 'inventories', 'sandbox', 'group_vars', 'gpu_hosts.yml')}",
         "--forks",
         str(len(names)),
+        *extra,
         os.path.join(ROOT, "playbooks", "site.yml"),
     ]
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    # profile_tasks lists every task (not its default 20), for where_time_goes().
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
+    )
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     seconds = time.monotonic() - started
@@ -103,43 +116,110 @@ def baseline(name: str) -> float:
     return seconds
 
 
+PROFILE_LINE = re.compile(r"^(.+?) -+ (\d+\.\d+)s$")
+
+
+def task_times(output: str) -> list[tuple[str, float]]:
+    """profile_tasks' summary at the end of a run: (task, seconds), slowest first."""
+    tail = output.rsplit("PLAY RECAP", 1)[-1]
+    return [(m[1].strip(), float(m[2])) for m in map(PROFILE_LINE.match, tail.splitlines()) if m]
+
+
+def where_time_goes(output: str) -> dict[str, float]:
+    """profile_tasks' seconds summed per role (or 'play' for the play's own tasks and fact gathering)."""
+    per_role: dict[str, float] = {}
+    for task, seconds in task_times(output):
+        role = task.split(" : ", 1)[0].rsplit(".", 1)[-1] if " : " in task else "play"
+        per_role[role] = round(per_role.get(role, 0.0) + seconds, 2)
+    return per_role
+
+
+def summary(samples: list[float]) -> dict:
+    return {"median": round(statistics.median(samples), 1), "samples": [round(s, 1) for s in samples]}
+
+
+def show(samples: list[float]) -> str:
+    return f"{statistics.median(samples):6.1f} s (median of {', '.join(f'{s:.1f}' for s in samples)})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fleet", default="1,4,8", help="host counts for the fleet runs (empty: none)")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh host pairs for the first/second run")
+    parser.add_argument("--second-runs", type=int, default=2, help="second runs per converged host")
+    parser.add_argument("--fleet-repeat", type=int, default=1, help="runs per fleet size")
+    parser.add_argument("--keep-output", help="write each second run's ansible-playbook output to this folder")
     args = parser.parse_args()
-    figures: dict = {"machine": f"{platform.node()} {os.cpu_count()} cores", "date": time.strftime("%Y-%m-%d")}
+    figures: dict = {
+        "machine": f"{platform.node()} {os.cpu_count()} cores",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+    }
 
-    pair = [f"{PREFIX}-ansible", f"{PREFIX}-shell"]
-    start_hosts(pair)
-    try:
-        shell_s = baseline(pair[1])
-        ansible_s, _ = converge(pair[:1])
-        second_s, second_out = converge(pair[:1])
-        figures["first_run"] = {
-            "ansible_s": round(ansible_s, 1),
-            "shell_s": round(shell_s, 1),
-            "ratio": round(ansible_s / shell_s, 2),
-            "apt_updates_ansible": apt_updates(pair[0]),
-            "apt_updates_shell": apt_updates(pair[1]),
-        }
-        figures["second_run"] = {"seconds": round(second_s, 1), "changed": changed_counts(second_out)}
-    finally:
-        remove_hosts(pair)
-    print(f"first run   ansible {ansible_s:6.1f} s   shell {shell_s:6.1f} s   ratio {ansible_s / shell_s:.2f}x")
-    print(f"second run  {second_s:.1f} s   changed={figures['second_run']['changed']}")
+    ansible_runs, shell_runs, second_runs, changed, profiles, updates = [], [], [], [], [], {}
+    for repeat in range(args.repeat):
+        pair = [f"{PREFIX}-ansible", f"{PREFIX}-shell"]
+        start_hosts(pair)
+        try:
+            # Alternate which goes first: the first one also warms the mirror's and Docker's caches.
+            if repeat % 2 == 0:
+                shell_s = baseline(pair[1])
+                ansible_s, _out = converge(pair[:1])
+            else:
+                ansible_s, _out = converge(pair[:1])
+                shell_s = baseline(pair[1])
+            for _second in range(args.second_runs):
+                second_s, second_out = converge(pair[:1])
+                if args.keep_output:
+                    os.makedirs(args.keep_output, exist_ok=True)
+                    name = f"second-{repeat + 1}-{len(second_runs) + 1}.log"
+                    with open(os.path.join(args.keep_output, name), "w", encoding="utf-8") as handle:
+                        handle.write(second_out)
+                second_runs.append(second_s)
+                changed.append(changed_counts(second_out))
+                profiles.append(where_time_goes(second_out))
+            updates = {"apt_updates_ansible": apt_updates(pair[0]), "apt_updates_shell": apt_updates(pair[1])}
+        finally:
+            remove_hosts(pair)
+        ansible_runs.append(ansible_s)
+        shell_runs.append(shell_s)
+        print(f"repeat {repeat + 1}: ansible {ansible_s:.1f} s, shell {shell_s:.1f} s, second {second_runs[-1]:.1f} s")
+    ratios = [a / s for a, s in zip(ansible_runs, shell_runs, strict=True)]
+    roles = sorted({r for p in profiles for r in p})
+    per_role = {r: round(statistics.median([p.get(r, 0.0) for p in profiles]), 2) for r in roles}
+    figures["first_run"] = {
+        "ansible_s": summary(ansible_runs),
+        "shell_s": summary(shell_runs),
+        "ratio": {"median": round(statistics.median(ratios), 2), "samples": [round(r, 2) for r in ratios]},
+        **updates,
+    }
+    figures["second_run"] = {
+        "seconds": summary(second_runs),
+        "changed": changed,
+        "profile_tasks_s_per_role_median": per_role,
+    }
+    print(f"first run   ansible {show(ansible_runs)}")
+    print(f"            shell   {show(shell_runs)}")
+    print(f"            ratio   {statistics.median(ratios):.2f}x (median of {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"second run  {show(second_runs)}   changed={changed}")
+    print("second run, profile_tasks seconds per role (median):", per_role)
 
     figures["fleet"] = []
     for count in [int(n) for n in args.fleet.split(",") if n]:
-        names = [f"{PREFIX}-{i}" for i in range(count)]
-        start_hosts(names)
-        try:
-            seconds, _ = converge(names)
-            updates = [apt_updates(n) for n in names]
-        finally:
-            remove_hosts(names)
-        figures["fleet"].append({"hosts": count, "seconds": round(seconds, 1), "apt_updates_per_host": updates})
-        print(f"fleet {count:2d} hosts  {seconds:6.1f} s   apt index refreshes per host {updates}")
+        runs = []
+        for _round in range(args.fleet_repeat):
+            names = [f"{PREFIX}-{i}" for i in range(count)]
+            start_hosts(names)
+            try:
+                # One batch, as before site.yml had batches: the figure is the fleet's parallel cost.
+                seconds, _out = converge(names, "-e", "gpuhost_serial=100%")
+                per_host = [apt_updates(n) for n in names]
+            finally:
+                remove_hosts(names)
+            runs.append(seconds)
+        figures["fleet"].append({"hosts": count, "seconds": summary(runs), "apt_updates_per_host": per_host})
+        print(f"fleet {count:2d} hosts  {show(runs)}   apt index refreshes per host {per_host}")
 
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

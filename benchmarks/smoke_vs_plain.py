@@ -34,11 +34,11 @@ def plain_matmul(index: int, dtype: torch.dtype, tf32: bool, n: int = 8192, iter
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     out = torch.empty(n, n, device=device, dtype=dtype)
-    for _ in range(5):
+    for _iteration in range(5):
         torch.mm(a, b, out=out)
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     start.record()
-    for _ in range(iters):
+    for _iteration in range(iters):
         torch.mm(a, b, out=out)
     end.record()
     torch.cuda.synchronize(device)
@@ -50,11 +50,11 @@ def plain_allreduce(device: torch.device, mib: int = 256, iters: int = 50) -> fl
     world = dist.get_world_size()
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
     buf = torch.ones(mib * 2**20 // 4, device=device)
-    for _ in range(5):
+    for _iteration in range(5):
         dist.all_reduce(buf)
     sync()
     start = time.perf_counter()
-    for _ in range(iters):
+    for _iteration in range(iters):
         dist.all_reduce(buf)
     sync()
     seconds = (time.perf_counter() - start) / iters
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             name = torch.cuda.get_device_name(index)
             for label, (dtype, tf32) in gpuhost_smoke.GPU_DTYPES.items():
                 smoke_best = plain_best = 0.0
-                for _ in range(args.repeats):
+                for _repeat in range(args.repeats):
                     torch.backends.cuda.matmul.allow_tf32 = tf32
                     smoke_best = max(smoke_best, gpuhost_smoke.matmul_tflops(8192, dtype, f"cuda:{index}", 20))
                     plain_best = max(plain_best, plain_matmul(index, dtype, tf32))

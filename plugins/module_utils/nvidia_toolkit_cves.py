@@ -36,7 +36,7 @@ def version_key(version: str) -> tuple:
     """Order Debian/RPM toolkit versions by upstream version: '1:1.17.7-1' -> (1, 17, 7), '~rc' sorts first."""
     without_epoch = str(version).split(":", 1)[-1]
     upstream = without_epoch.rsplit("-", 1)[0] if "-" in without_epoch else without_epoch
-    release, _, pre = upstream.partition("~")
+    release, _tilde, pre = upstream.partition("~")
     numbers = tuple(int(part) for part in re.findall(r"\d+", release)[:3])
     numbers += (0,) * (3 - len(numbers))
     return (*numbers, 0 if pre else 1)

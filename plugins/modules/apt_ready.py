@@ -9,20 +9,20 @@ module: apt_ready
 short_description: Make apt usable before a role installs anything, or say plainly why it is not
 description:
   - The steps every gpuhost role takes before its first apt operation, in one place.
-  - Waits for cloud-init to finish where it is installed (C(cloud-init status --wait)): on a fresh cloud
-    VM it and unattended-upgrades/apt-daily hold apt's locks for minutes.
+  - "Waits for cloud-init to finish where it is installed (C(cloud-init status --wait)): on a fresh cloud
+    VM it and unattended-upgrades/apt-daily hold apt's locks for minutes."
   - Waits up to O(lock_timeout) seconds for apt's and dpkg's locks; past that, fails naming the lock and
     the process holding it.
   - Finishes a dpkg run that was interrupted (a VM reset, a lost controller mid-install) with
     C(dpkg --configure -a), as apt itself asks for.
-  - Checks that apt can read every source file. One this collection wrote (it starts with
+  - "Checks that apt can read every source file. One this collection wrote (it starts with
     C(# Managed by gpuhost.provision)) that apt cannot read is removed, because its role writes it again;
-    another tool's fails the task naming the file and what to do.
+    another tool's fails the task naming the file and what to do."
   - Refreshes the apt index when it is older than O(cache_valid_time). A source of another tool that
     fails to refresh (unreachable, unsigned) fails the task naming its file; one of this collection's only
     warns, because its role refreshes it again.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   lock_timeout:
     description: Seconds to wait for cloud-init and for apt's and dpkg's locks.
@@ -50,9 +50,11 @@ options:
     default: 5
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Waits and reads as usual; reports dpkg's repair and a source's removal without doing them.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Wait for locks the way apt does, C(-o DPkg::Lock::Timeout) (apt 1.9.11+, apt-get(8)); a lock taken

@@ -14,11 +14,11 @@ description:
   - apt trusts every key in a C(signed-by) keyring, so any other key in the downloaded file is dropped, and
     an existing O(dest) holding other keys beside the pinned one is rewritten to the pinned key alone.
   - A key whose fingerprint differs fails the task with both fingerprints and the URL; nothing is written.
-  - The target host needs no gpg: the key is parsed in Python.
+  - The target host needs no gpg, the key is parsed in Python.
   - When O(dest) already holds the pinned key and O(force=false), nothing is downloaded, so a converged
     host needs no network for this step.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   url:
     description:
@@ -56,8 +56,10 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

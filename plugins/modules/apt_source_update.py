@@ -13,12 +13,12 @@ description:
   - A repository whose signature apt rejects (NO_PUBKEY, not signed, expired or bad signature) fails at once
     with the URL and apt's own words; network errors are tried again O(retries) times, then fail the same way.
   - apt also reports some failures only as warnings with exit status 0; those fail the task too.
-  - apt's update stamp (C(/var/lib/apt/periodic/update-success-stamp), which C(cache_valid_time) reads) and
+  - "apt's update stamp (C(/var/lib/apt/periodic/update-success-stamp), which C(cache_valid_time) reads) and
     the lists directory's time are put back as they were: one source was refreshed, not the index, so the
-    next full refresh must not be skipped as fresh.
+    next full refresh must not be skipped as fresh."
   - Waits up to O(lock_timeout) seconds for apt's and dpkg's locks (C(-o DPkg::Lock::Timeout)).
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   source:
     description: The deb822 source file, e.g. C(/etc/apt/sources.list.d/docker.sources).
@@ -38,8 +38,10 @@ options:
     default: 600
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

@@ -14,7 +14,7 @@ description:
   - Returns the image's environment (C(Config.Env)), from which callers judge its CUDA requirements.
   - Needs only the C(docker) CLI on the host, not the Docker SDK for Python.
 version_added: 0.2.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   name:
     description: The image reference, e.g. C(nvidia/cuda:12.6.3-base-ubuntu24.04).
@@ -31,8 +31,10 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

@@ -19,7 +19,7 @@ description:
   - A file that is not valid JSON, or not a JSON object, fails the task and is left byte for byte as it was.
   - The parent directory is created when missing, so the file can be written before Docker is installed.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   path:
     description: The daemon configuration file.
@@ -64,8 +64,10 @@ options:
     default: "0644"
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

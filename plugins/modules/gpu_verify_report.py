@@ -10,10 +10,10 @@ short_description: Judge GPU smoke-test figures against expected minimums and wr
 description:
   - Compares the smoke test's matmul TFLOP/s per GPU and all-reduce bus bandwidth with a table of expected
     minimums per GPU model, checks the DDP and all-reduce results, and writes report.json and report.md.
-  - The report is an observation, not configuration, so the module reports RV(changed=false).
+  - The report is an observation, not configuration, so the module reports C(changed=false).
   - It does not fail by itself; the role fails on RV(verdict) so that the report is fetched first.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   host:
     description: The host's name in the report.
@@ -65,8 +65,10 @@ options:
     required: true
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

@@ -13,7 +13,7 @@ description:
     per GPU its index, name, UUID, memory, compute capability, persistence mode and MIG mode.
   - Sets the fact C(nvidia_gpu). Changes nothing on the host.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   require_nvidia_smi:
     description:
@@ -27,10 +27,13 @@ options:
     default: nvidia-smi
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 """
 
@@ -128,7 +131,7 @@ def query_smi(module):
         gpus = parse_query_gpu(out)
     except NvidiaSmiError as exc:
         return [], None, f"could not read the output of '{smi} {' '.join(QUERY_ARGS)}': {exc}"
-    rc, banner, _ = module.run_command([smi])
+    rc, banner, _err = module.run_command([smi])
     return gpus, parse_cuda_version(banner) if rc == 0 else None, None
 
 

@@ -25,7 +25,7 @@ def test_key_installed_dearmored_then_left_alone_offline(tmp_path, key_server):
 
 
 def test_wrong_fingerprint_fails_and_writes_nothing(tmp_path, key_server):
-    url, _ = key_server
+    url, _key = key_server
     dest = tmp_path / "test.gpg"
     result = run_module("apt_signing_key", {"url": f"{url}/wrong.pub.asc", "fingerprint": MIRROR, "dest": str(dest)})
     assert result["failed"] is True
@@ -55,7 +55,7 @@ def test_unreachable_url_is_retried_then_named(tmp_path, key_server):
 
 
 def test_check_mode_writes_nothing(tmp_path, key_server):
-    url, _ = key_server
+    url, _key = key_server
     dest = tmp_path / "test.gpg"
     result = run_module(
         "apt_signing_key", {"url": f"{url}/mirror.pub.asc", "fingerprint": MIRROR, "dest": str(dest)}, check=True
@@ -65,7 +65,7 @@ def test_check_mode_writes_nothing(tmp_path, key_server):
 
 
 def test_a_page_that_is_no_key_is_refused(tmp_path, key_server):
-    url, _ = key_server
+    url, _key = key_server
     result = run_module("apt_signing_key", {"url": f"{url}/", "fingerprint": MIRROR, "dest": str(tmp_path / "k.gpg")})
     assert result["failed"] is True
     assert "not an OpenPGP public key" in result["msg"]
@@ -111,7 +111,7 @@ def test_file_url_installs_the_key(tmp_path):
 
 @pytest.mark.parametrize("where", ["missing-file", "http-404"])
 def test_a_failed_download_names_the_reason_never_ok(tmp_path, key_server, where):
-    url, _ = key_server
+    url, _key = key_server
     key_url = (tmp_path / "absent.asc").as_uri() if where == "missing-file" else f"{url}/absent.asc"
     result = run_module(
         "apt_signing_key",

@@ -47,7 +47,7 @@ def effective(inventory):
     decoder = json.JSONDecoder()
     hosts = {}
     for match in re.finditer(r"^(\S+) \| SUCCESS => ", proc.stdout, re.MULTILINE):
-        result, _ = decoder.raw_decode(proc.stdout, match.end())
+        result, _end = decoder.raw_decode(proc.stdout, match.end())
         hosts[match.group(1)] = json.loads(result["msg"])
     return hosts
 

@@ -22,7 +22,7 @@ def task_results(stdout):
     """{task name: the lines printed under it}."""
     results = {}
     for block in re.split(r"^TASK \[", stdout, flags=re.MULTILINE)[1:]:
-        name, _, body = block.partition("]")
+        name, _bracket, body = block.partition("]")
         results[name] = body
     return results
 

@@ -40,12 +40,12 @@ def matmul_tflops(n: int, dtype: torch.dtype, device: str, iters: int, warmup: i
     gen = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
     b = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
-    for _ in range(warmup):
+    for _iteration in range(warmup):
         torch.matmul(a, b)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda *a: None)
     sync(device)
     start = time.perf_counter()
-    for _ in range(iters):
+    for _iteration in range(iters):
         torch.matmul(a, b)
     sync(device)
     elapsed = time.perf_counter() - start
@@ -124,7 +124,7 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
         torch.manual_seed(1000 + rank)
         model = DistributedDataParallel(_Net().to(device), device_ids=[local_rank] if cuda else None)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-        for _ in range(steps):
+        for _step in range(steps):
             x = torch.randn(64, 512, device=device)
             y = torch.randn(64, 16, device=device)
             optimizer.zero_grad()
@@ -133,7 +133,7 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
         # Which agents and machines the ranks run on: a cluster run proves every node took part.
         nodes = _gather_nodes(world, device)
         flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-        gathered = [torch.empty_like(flat) for _ in range(world)]
+        gathered = [torch.empty_like(flat) for _rank in range(world)]
         dist.all_gather(gathered, flat)
         params_equal = all(torch.equal(gathered[0], other) for other in gathered[1:])
 
@@ -145,13 +145,13 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
 
         numel = allreduce_mib * 2**20 // 4
         buf = torch.ones(numel, device=device, dtype=torch.float32)
-        for _ in range(3):
+        for _iteration in range(3):
             dist.all_reduce(buf)
         if cuda:
             torch.cuda.synchronize(device)
         dist.barrier()
         start = time.perf_counter()
-        for _ in range(iters):
+        for _iteration in range(iters):
             dist.all_reduce(buf)
         if cuda:
             torch.cuda.synchronize(device)

@@ -152,7 +152,9 @@ def test_unknown_model_is_reported_not_judged():
     assert result["unknown_models"] == ["Tesla K80"]
 
 
-def _report(ddp=DDP_2, bench=H100_BENCH):
+def _report(ddp=None, bench=None):
+    ddp = DDP_2 if ddp is None else ddp
+    bench = H100_BENCH if bench is None else bench
     report = {
         "host": "gpu-1",
         "timestamp": "2026-11-24T03:21:12Z",
