@@ -52,6 +52,11 @@ options:
     description: Free GiB on Docker's data-root below which the doctor warns (below 1 GiB it is an error).
     type: float
     default: 20
+  fail_on:
+    description: The lowest severity RV(failing) lists (C(never) lists none); the module itself never fails on findings.
+    type: str
+    choices: [error, warning, never]
+    default: error
   extra_findings:
     description: Findings made outside the module (the role's daemon-reload container check), added to the report.
     type: list
@@ -111,6 +116,11 @@ report:
   description: The per-host report (what doctor.json holds, without the raw facts).
   type: dict
   returned: always
+failing:
+  description: The findings at or above O(fail_on).
+  type: list
+  elements: dict
+  returned: always
 markdown:
   description: The per-host report in Markdown.
   type: str
@@ -127,6 +137,7 @@ import datetime
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_findings import (
     SEVERITIES,
+    failing,
     judge,
     render_markdown,
     report,
@@ -145,6 +156,7 @@ def main():
             "expect_mig": {"type": "bool", "default": False},
             "require_containers": {"type": "bool", "default": False},
             "docker_min_free_gib": {"type": "float", "default": 20},
+            "fail_on": {"type": "str", "default": "error", "choices": ["error", "warning", "never"]},
             "extra_findings": {"type": "list", "elements": "dict", "default": []},
             "today": {"type": "str"},
         },
@@ -182,6 +194,7 @@ def main():
         ansible_facts={"gpu_doctor": facts},
         findings=findings,
         verdict=doc["verdict"],
+        failing=failing(findings, p["fail_on"]),
         report=doc,
         markdown=render_markdown(doc),
         summary=summary_lines(doc),
