@@ -12,7 +12,7 @@ description:
   - C(gpu_verify) reads the report gpu_verify registered (its report.json) and the fact
     C(nvidia_driver_reboot_pending); C(gpu_doctor) reads the doctor's report. A host without one (it failed
     before reporting) gets a failing row that says so.
-positional: source
+positional: source, report_dir
 options:
   _input:
     description: The host's variables, C(hostvars[host]) (map C(extract) over C(ansible_play_hosts_all)).
@@ -23,6 +23,9 @@ options:
     type: str
     choices: [gpu_verify, gpu_doctor]
     default: gpu_verify
+  report_dir:
+    description: The directory on the controller that holds the per-host reports (a column of the row).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -52,20 +55,18 @@ def _get(variables, key, default=None):
     return default if value is None else value
 
 
-def fleet_row(variables, source="gpu_verify"):
+def fleet_row(variables, source="gpu_verify", report_dir=None):
     host = _get(variables, "inventory_hostname")
     if not host:
         raise AnsibleFilterError("fleet_row: the input must be one host's variables, hostvars[host]")
     if source == "gpu_verify":
         result = _get(variables, "__gpu_verify_report", {})
         report = result.get("report") if hasattr(result, "get") else None
-        fetch_dir = _get(variables, "gpu_verify_fetch_dir")
-        path = f"{fetch_dir}/{host}/report.md" if fetch_dir and report else None
+        path = f"{report_dir}/{host}/report.md" if report_dir and report else None
         return row_from_gpu_verify(host, report, _get(variables, "nvidia_driver_reboot_pending"), path)
     if source == "gpu_doctor":
         result = _get(variables, "__gpu_doctor_facts", {})
         report = result.get("report") if hasattr(result, "get") else None
-        report_dir = _get(variables, "gpu_doctor_report_dir")
         path = f"{report_dir}/{host}/doctor.md" if report_dir and report else None
         return row_from_doctor(host, report, path)
     raise AnsibleFilterError(f"fleet_row: source must be gpu_verify or gpu_doctor, not {source!r}")

@@ -74,24 +74,41 @@ def _gpu_findings_present(facts: dict, settings: dict) -> list[dict]:
             finding(
                 "gpu.present",
                 "error",
-                "No NVIDIA GPU on this host: no PCI device of vendor 0x10de under /sys/bus/pci, and nvidia-smi lists none.",
+                "No NVIDIA GPU on this host: no PCI device of vendor 0x10de under /sys/bus/pci, and nvidia-smi "
+                "lists none.",
                 {"pci_gpus": 0, "nvidia_smi": smi.get("error") or "no GPUs"},
                 "Run the doctor on GPU hosts only, or attach the GPU to this VM (cloud: a GPU instance type).",
             )
         ]
-    out.append(finding("gpu.present", "ok", f"{len(pci_gpus)} NVIDIA GPU(s) on the PCI bus.", {"pci_gpus": [g["address"] for g in pci_gpus]}))
+    out.append(
+        finding(
+            "gpu.present",
+            "ok",
+            f"{len(pci_gpus)} NVIDIA GPU(s) on the PCI bus.",
+            {"pci_gpus": [g["address"] for g in pci_gpus]},
+        )
+    )
     if facts["loaded_driver_version"] is None:
         out.append(
             finding(
                 "driver.loaded",
                 "error",
-                "GPUs are on the PCI bus but no NVIDIA kernel module is loaded (/proc/driver/nvidia/version is missing).",
+                "GPUs are on the PCI bus but no NVIDIA kernel module is loaded (/proc/driver/nvidia/version is "
+                "missing).",
                 {"proc_driver_nvidia_version": None, "nouveau_loaded": "nouveau" in facts["modules"]},
-                "Install the driver (site.yml --tags driver) and reboot; check `dmesg | grep -i nvrm` for why it did not load.",
+                "Install the driver (site.yml --tags driver) and reboot; check `dmesg | grep -i nvrm` for why it "
+                "did not load.",
             )
         )
     else:
-        out.append(finding("driver.loaded", "ok", f"NVIDIA kernel module {facts['loaded_driver_version']} is loaded.", {"proc_driver_nvidia_version": facts["proc_driver_version"]}))
+        out.append(
+            finding(
+                "driver.loaded",
+                "ok",
+                f"NVIDIA kernel module {facts['loaded_driver_version']} is loaded.",
+                {"proc_driver_nvidia_version": facts["proc_driver_version"]},
+            )
+        )
     if smi.get("error"):
         mismatch = SMI_VERSION_MISMATCH in smi["error"]
         out.append(
@@ -106,7 +123,14 @@ def _gpu_findings_present(facts: dict, settings: dict) -> list[dict]:
             )
         )
     else:
-        out.append(finding("driver.nvidia_smi", "ok", f"nvidia-smi lists {smi_count} GPU(s).", {"driver_version": smi.get("driver_version"), "cuda_version": smi.get("cuda_version")}))
+        out.append(
+            finding(
+                "driver.nvidia_smi",
+                "ok",
+                f"nvidia-smi lists {smi_count} GPU(s).",
+                {"driver_version": smi.get("driver_version"), "cuda_version": smi.get("cuda_version")},
+            )
+        )
     expected = settings["expected_gpus"] or len(pci_gpus)
     if not smi.get("error"):
         evidence = {"pci_gpus": len(pci_gpus), "nvidia_smi_gpus": smi_count, "expected": expected}
@@ -118,77 +142,142 @@ def _gpu_findings_present(facts: dict, settings: dict) -> list[dict]:
                     f"nvidia-smi lists {smi_count} GPU(s), the PCI bus has {len(pci_gpus)}"
                     + (f" and {settings['expected_gpus']} are expected." if settings["expected_gpus"] else "."),
                     evidence,
-                    "A GPU fell off the bus or is held by another driver: look for Xid 79 in `dmesg`, then reset or reboot the host.",
+                    "A GPU fell off the bus or is held by another driver: look for Xid 79 in `dmesg`, then reset "
+                    "or reboot the host.",
                 )
             )
         else:
-            out.append(finding("gpu.count", "ok", f"{smi_count} GPU(s) on the PCI bus, all seen by the driver.", evidence))
+            out.append(
+                finding("gpu.count", "ok", f"{smi_count} GPU(s) on the PCI bus, all seen by the driver.", evidence)
+            )
     return out
 
 
-def _driver_findings(facts: dict, settings: dict) -> list[dict]:
+def _library_finding(facts: dict, settings: dict) -> list[dict]:
+    """Library vs kernel module."""
     loaded = facts["loaded_driver_version"]
-    modules = facts["modules"]
     out = []
-    # Library vs kernel module.
     libraries = facts["libraries"]
     packaged = {name: upstream_version(pkg["version"]) for name, pkg in driver_packages(facts).items()}
     versions = set(libraries) | {v for v in packaged.values() if v}
     evidence = {"loaded": loaded, "libnvidia_ml": libraries, "packages": packaged}
     if loaded is None or not versions:
-        out.append(finding("driver.library_mismatch", "skipped", "No loaded module or no user-space driver library found to compare.", evidence))
+        out.append(
+            finding(
+                "driver.library_mismatch",
+                "skipped",
+                "No loaded module or no user-space driver library found to compare.",
+                evidence,
+            )
+        )
     elif versions != {loaded}:
         out.append(
             finding(
                 "driver.library_mismatch",
                 "error",
-                f"The loaded kernel module is {loaded} but the user-space driver is {', '.join(sorted(versions - {loaded}))}: "
+                f"The loaded kernel module is {loaded} but the user-space driver is "
+                f"{', '.join(sorted(versions - {loaded}))}: "
                 "NVML fails with 'Driver/library version mismatch'.",
                 evidence,
-                "Reboot the host so the upgraded driver's kernel module loads (hold the driver packages to stop silent upgrades).",
+                "Reboot the host so the upgraded driver's kernel module loads (hold the driver packages to stop "
+                "silent upgrades).",
             )
         )
     else:
-        out.append(finding("driver.library_mismatch", "ok", f"Kernel module and user-space driver are both {loaded}.", evidence))
-    # A module for every installed kernel.
+        out.append(
+            finding(
+                "driver.library_mismatch", "ok", f"Kernel module and user-space driver are both {loaded}.", evidence
+            )
+        )
+    return out
+
+
+def _kernel_modules_finding(facts: dict, settings: dict) -> list[dict]:
+    """A module for every installed kernel."""
+    modules = facts["modules"]
+    out = []
+    packaged = driver_packages(facts)
     kmods = facts["kernel_modules"]
     running = facts["running_kernel"]
-    packaged_driver = bool(packaged) or any(name.startswith(("nvidia-dkms", "linux-modules-nvidia")) for name in facts["packages"])
+    packaged_driver = bool(packaged) or any(
+        name.startswith(("nvidia-dkms", "linux-modules-nvidia")) for name in facts["packages"]
+    )
     missing = [k for k, found in kmods.items() if not found and not (k == running and "nvidia" in modules)]
     evidence = {"running_kernel": running, "modules": kmods}
     if not packaged_driver:
-        out.append(finding("driver.kernel_modules", "skipped", "The driver is not installed from dpkg packages: its modules are not per kernel package.", evidence))
+        out.append(
+            finding(
+                "driver.kernel_modules",
+                "skipped",
+                "The driver is not installed from dpkg packages: its modules are not per kernel package.",
+                evidence,
+            )
+        )
     elif missing:
         out.append(
             finding(
                 "driver.kernel_modules",
                 "error",
-                f"No NVIDIA module for installed kernel(s) {', '.join(missing)}: booting one of them leaves the GPUs without a driver.",
+                f"No NVIDIA module for installed kernel(s) {', '.join(missing)}: booting one of them leaves the "
+                "GPUs without a driver.",
                 evidence,
-                "Install the headers and rebuild the module (`apt install linux-headers-<kernel>` then `dkms autoinstall -k <kernel>`), "
+                "Install the headers and rebuild the module (`apt install linux-headers-<kernel>` then `dkms "
+                "autoinstall -k <kernel>`), "
                 "or the matching linux-modules-nvidia package.",
             )
         )
     else:
-        out.append(finding("driver.kernel_modules", "ok", f"Every installed kernel ({', '.join(kmods)}) has an NVIDIA module.", evidence))
-    # Secure Boot.
+        out.append(
+            finding(
+                "driver.kernel_modules",
+                "ok",
+                f"Every installed kernel ({', '.join(kmods)}) has an NVIDIA module.",
+                evidence,
+            )
+        )
+    return out
+
+
+def _secure_boot_finding(facts: dict, settings: dict) -> list[dict]:
+    """Secure Boot."""
+    modules = facts["modules"]
+    out = []
     sb, signed = facts["secure_boot"], facts["running_module_signed"]
     evidence = {"secure_boot": sb, "running_module_signed": signed, "nvidia_loaded": "nvidia" in modules}
     if sb is None:
-        out.append(finding("driver.secure_boot", "skipped", "No EFI SecureBoot variable (legacy boot, or not readable).", evidence))
+        out.append(
+            finding(
+                "driver.secure_boot", "skipped", "No EFI SecureBoot variable (legacy boot, or not readable).", evidence
+            )
+        )
     elif sb and "nvidia" not in modules and signed is False:
         out.append(
             finding(
                 "driver.secure_boot",
                 "error",
-                "Secure Boot is on and the NVIDIA module for the running kernel is unsigned: the kernel refuses to load it.",
+                "Secure Boot is on and the NVIDIA module for the running kernel is unsigned: the kernel refuses "
+                "to load it.",
                 evidence,
-                "Enrol a MOK that signs DKMS modules (`mokutil --import`), or use the distribution's signed prebuilt modules.",
+                "Enrol a MOK that signs DKMS modules (`mokutil --import`), or use the distribution's signed "
+                "prebuilt modules.",
             )
         )
     else:
-        out.append(finding("driver.secure_boot", "ok", f"Secure Boot is {'on' if sb else 'off'}; nothing stops the module loading.", evidence))
-    # nouveau.
+        out.append(
+            finding(
+                "driver.secure_boot",
+                "ok",
+                f"Secure Boot is {'on' if sb else 'off'}; nothing stops the module loading.",
+                evidence,
+            )
+        )
+    return out
+
+
+def _nouveau_finding(facts: dict, settings: dict) -> list[dict]:
+    """nouveau not loaded."""
+    modules = facts["modules"]
+    out = []
     if "nouveau" in modules:
         out.append(
             finding(
@@ -201,7 +290,14 @@ def _driver_findings(facts: dict, settings: dict) -> list[dict]:
         )
     else:
         out.append(finding("driver.nouveau", "ok", "nouveau is not loaded.", {"proc_modules": "no nouveau"}))
-    # nvidia_uvm and its device node.
+    return out
+
+
+def _uvm_finding(facts: dict, settings: dict) -> list[dict]:
+    """nvidia_uvm and its device node."""
+    loaded = facts["loaded_driver_version"]
+    modules = facts["modules"]
+    out = []
     if loaded is not None:
         uvm, node = "nvidia_uvm" in modules, facts["dev_nvidia_uvm"]
         evidence = {"nvidia_uvm_loaded": uvm, "dev_nvidia_uvm": node}
@@ -213,12 +309,18 @@ def _driver_findings(facts: dict, settings: dict) -> list[dict]:
                     ("nvidia_uvm is not loaded" if not uvm else "/dev/nvidia-uvm is missing")
                     + ": cuInit fails (CUDA error 999) in containers and for users who cannot load it.",
                     evidence,
-                    "Load it now and at boot: `modprobe nvidia-uvm && nvidia-modprobe -u -c=0`, and add nvidia-uvm to /etc/modules-load.d/.",
+                    "Load it now and at boot: `modprobe nvidia-uvm && nvidia-modprobe -u -c=0`, and add "
+                    "nvidia-uvm to /etc/modules-load.d/.",
                 )
             )
         else:
             out.append(finding("driver.nvidia_uvm", "ok", "nvidia_uvm is loaded and /dev/nvidia-uvm exists.", evidence))
-    # Persistence mode.
+    return out
+
+
+def _persistence_finding(facts: dict, settings: dict) -> list[dict]:
+    """Persistence mode."""
+    out = []
     gpus = facts["smi"].get("gpus", [])
     off = [g["index"] for g in gpus if (g.get("persistence_mode") or "").lower() == "disabled"]
     if gpus:
@@ -227,35 +329,78 @@ def _driver_findings(facts: dict, settings: dict) -> list[dict]:
                 finding(
                     "driver.persistence_mode",
                     "warning",
-                    f"Persistence mode is off on GPU(s) {', '.join(map(str, off))}: each CUDA start re-initialises them (seconds), and state is lost between jobs.",
+                    f"Persistence mode is off on GPU(s) {', '.join(map(str, off))}: each CUDA start re-initialises "
+                    "them (seconds), and state is lost between jobs.",
                     {"persistence_mode": {g["index"]: g.get("persistence_mode") for g in gpus}},
                     "Run nvidia-persistenced (enable its service), or `nvidia-smi -pm 1` until the next boot.",
                 )
             )
         else:
-            out.append(finding("driver.persistence_mode", "ok", "Persistence mode is on on every GPU.", {"persistence_mode": {g["index"]: g.get("persistence_mode") for g in gpus}}))
-    # Driver branch end of life.
+            out.append(
+                finding(
+                    "driver.persistence_mode",
+                    "ok",
+                    "Persistence mode is on on every GPU.",
+                    {"persistence_mode": {g["index"]: g.get("persistence_mode") for g in gpus}},
+                )
+            )
+    return out
+
+
+def _branch_findings(facts: dict, settings: dict) -> list[dict]:
+    """Driver branch end of life."""
+    loaded = facts["loaded_driver_version"]
+    out = []
     if loaded is not None:
         out.append(_branch_finding(loaded, settings["today"]))
     return out
 
 
+def _driver_findings(facts: dict, settings: dict) -> list[dict]:
+    return [
+        *_library_finding(facts, settings),
+        *_kernel_modules_finding(facts, settings),
+        *_secure_boot_finding(facts, settings),
+        *_nouveau_finding(facts, settings),
+        *_uvm_finding(facts, settings),
+        *_persistence_finding(facts, settings),
+        *_branch_findings(facts, settings),
+    ]
+
+
 def _branch_finding(version: str, today: str | None) -> dict:
-    branch = version.split(".")[0]
+    branch = version.split(".", maxsplit=1)[0]
     day = today or datetime.date.today().isoformat()
     eol = DRIVER_BRANCH_EOL.get(branch)
-    evidence = {"branch": branch, "end_of_life": eol, "today": day, "source": "docs.nvidia.com/datacenter/tesla/drivers"}
+    evidence = {
+        "branch": branch,
+        "end_of_life": eol,
+        "today": day,
+        "source": "docs.nvidia.com/datacenter/tesla/drivers",
+    }
     fix = "Move to a supported Long Term Support or Production Branch (e.g. R580) with nvidia_driver_ubuntu_branch."
     if eol and eol < day:
-        return finding("driver.branch", "warning", f"Driver branch R{branch} reached its end of life on {eol}: it gets no security fixes.", evidence, fix)
+        return finding(
+            "driver.branch",
+            "warning",
+            f"Driver branch R{branch} reached its end of life on {eol}: it gets no security fixes.",
+            evidence,
+            fix,
+        )
     if eol:
         return finding("driver.branch", "ok", f"Driver branch R{branch} is supported until {eol}.", evidence)
     if int(branch) > max(int(b) for b in DRIVER_BRANCH_EOL):
-        return finding("driver.branch", "ok", f"Driver branch R{branch} is newer than every branch in the doctor's table.", evidence)
+        return finding(
+            "driver.branch",
+            "ok",
+            f"Driver branch R{branch} is newer than every branch in the doctor's table.",
+            evidence,
+        )
     return finding(
         "driver.branch",
         "warning",
-        f"Driver branch R{branch} is not one NVIDIA supports for data center GPUs (a New Feature Branch, or past its end of life).",
+        f"Driver branch R{branch} is not one NVIDIA supports for data center GPUs (a New Feature Branch, or past "
+        "its end of life).",
         evidence,
         fix,
     )
@@ -271,16 +416,18 @@ def _label(gpu: dict) -> str:
     return f"GPU {gpu['index']} ({gpu.get('pci_bus_id')})"
 
 
-def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
+def _pcie_finding(facts: dict, settings: dict) -> list[dict]:
+    """PCIe link."""
     pairs = _per_gpu(facts)
-    if not pairs:
-        return []
     out = []
-    # PCIe link.
     narrow, slow, evidence = [], [], {}
     for gpu, device in pairs:
         pcie = gpu["pcie"]
-        evidence[_label(gpu)] = {"nvidia_smi": pcie, "sysfs": (device or {}).get("link"), "performance_state": gpu.get("performance_state")}
+        evidence[_label(gpu)] = {
+            "nvidia_smi": pcie,
+            "sysfs": (device or {}).get("link"),
+            "performance_state": gpu.get("performance_state"),
+        }
         if pcie["current_width"] and pcie["max_width"] and pcie["current_width"] < pcie["max_width"]:
             narrow.append(f"{_label(gpu)} x{pcie['current_width']} of x{pcie['max_width']}")
         if pcie["current_gen"] and pcie["max_gen"] and pcie["current_gen"] < pcie["max_gen"]:
@@ -290,7 +437,8 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
             finding(
                 "gpu.pcie_link",
                 "error",
-                f"PCIe link narrower than it can be: {'; '.join(narrow + slow)}: host-device copies run at a fraction of their speed.",
+                f"PCIe link narrower than it can be: {'; '.join(narrow + slow)}: host-device copies run at a "
+                "fraction of their speed.",
                 evidence,
                 "Reseat the GPU or its riser, or move it to a full-width slot; on a cloud VM, replace the instance.",
             )
@@ -300,14 +448,24 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
             finding(
                 "gpu.pcie_link",
                 "warning",
-                f"PCIe link below its maximum generation: {'; '.join(slow)} (GPUs lower it when idle: confirm under load).",
+                f"PCIe link below its maximum generation: {'; '.join(slow)} (GPUs lower it when idle: confirm "
+                "under load).",
                 evidence,
-                "Check again while the GPU is busy (`nvidia-smi -q -d PCIE`); if it stays low, reseat the card or check the slot's BIOS setting.",
+                "Check again while the GPU is busy (`nvidia-smi -q -d PCIE`); if it stays low, reseat the card or "
+                "check the slot's BIOS setting.",
             )
         )
     else:
-        out.append(finding("gpu.pcie_link", "ok", "Every GPU's PCIe link runs at its maximum generation and width.", evidence))
-    # Clock event (throttle) reasons.
+        out.append(
+            finding("gpu.pcie_link", "ok", "Every GPU's PCIe link runs at its maximum generation and width.", evidence)
+        )
+    return out
+
+
+def _throttle_finding(facts: dict, settings: dict) -> list[dict]:
+    """Clock event (throttle) reasons."""
+    pairs = _per_gpu(facts)
+    out = []
     hw, sw, evidence = [], [], {}
     for gpu, _ in pairs:
         reasons = gpu["clock_event_reasons"]
@@ -326,7 +484,8 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
                 "error",
                 f"The hardware slows the GPU: {', '.join(hw)}.",
                 evidence,
-                "Check cooling and power (temperature, PSU, power brake cable); `nvidia-smi -q -d PERFORMANCE` shows which and since when.",
+                "Check cooling and power (temperature, PSU, power brake cable); `nvidia-smi -q -d PERFORMANCE` "
+                "shows which and since when.",
             )
         )
     elif sw:
@@ -340,8 +499,16 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
             )
         )
     else:
-        out.append(finding("gpu.throttle", "ok", "No GPU is slowed by hardware, thermal or power-brake events.", evidence))
-    # ECC.
+        out.append(
+            finding("gpu.throttle", "ok", "No GPU is slowed by hardware, thermal or power-brake events.", evidence)
+        )
+    return out
+
+
+def _ecc_finding(facts: dict, settings: dict) -> list[dict]:
+    """ECC."""
+    pairs = _per_gpu(facts)
+    out = []
     volatile, aggregate, pending, evidence = [], [], [], {}
     for gpu, _ in pairs:
         evidence[_label(gpu)] = {
@@ -354,7 +521,11 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
             volatile.append(f"{_label(gpu)} {gpu['ecc_volatile_uncorrectable']}")
         elif gpu.get("ecc_aggregate_uncorrectable"):
             aggregate.append(f"{_label(gpu)} {gpu['ecc_aggregate_uncorrectable']}")
-        if gpu.get("ecc_mode_pending") and gpu.get("ecc_mode_current") and gpu["ecc_mode_pending"] != gpu["ecc_mode_current"]:
+        if (
+            gpu.get("ecc_mode_pending")
+            and gpu.get("ecc_mode_current")
+            and gpu["ecc_mode_pending"] != gpu["ecc_mode_current"]
+        ):
             pending.append(f"{_label(gpu)} {gpu['ecc_mode_current']} -> {gpu['ecc_mode_pending']}")
     if volatile:
         out.append(
@@ -382,7 +553,13 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
         )
     else:
         out.append(finding("gpu.ecc", "ok", "No uncorrectable ECC errors.", evidence))
-    # Remapped rows (Ampere+) and retired pages (Volta and older).
+    return out
+
+
+def _memory_remap_finding(facts: dict, settings: dict) -> list[dict]:
+    """Remapped rows (Ampere+) and retired pages (Volta and older)."""
+    pairs = _per_gpu(facts)
+    out = []
     remap_pending, remap_failed, retire_pending, dbe, evidence = [], [], [], [], {}
     for gpu, _ in pairs:
         rows, pages = gpu.get("remapped_rows"), gpu.get("retired_pages")
@@ -410,7 +587,8 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
             finding(
                 "gpu.memory_remap",
                 "error",
-                f"Bad memory waits for a GPU reset to be remapped or retired on {', '.join(remap_pending + retire_pending)}.",
+                "Bad memory waits for a GPU reset to be remapped or retired on "
+                f"{', '.join(remap_pending + retire_pending)}.",
                 evidence,
                 "Drain the GPU and reset it (`nvidia-smi -r -i <index>`) or reboot, so the remap takes effect.",
             )
@@ -427,7 +605,13 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
         )
     else:
         out.append(finding("gpu.memory_remap", "ok", "No row remap or page retirement pending or failed.", evidence))
-    # MIG.
+    return out
+
+
+def _mig_finding(facts: dict, settings: dict) -> list[dict]:
+    """MIG."""
+    pairs = _per_gpu(facts)
+    out = []
     on, changing, evidence = [], [], {}
     for gpu, _ in pairs:
         evidence[_label(gpu)] = {"current": gpu.get("mig_current"), "pending": gpu.get("mig_pending")}
@@ -437,28 +621,65 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
             changing.append(f"{_label(gpu)} {gpu['mig_current']} -> {gpu['mig_pending']}")
     evidence["expected"] = settings["expect_mig"]
     if changing:
-        out.append(finding("gpu.mig", "warning", f"MIG mode change pending: {', '.join(changing)}.", evidence, "Reset the GPU (`nvidia-smi -r`) or reboot to apply it."))
+        out.append(
+            finding(
+                "gpu.mig",
+                "warning",
+                f"MIG mode change pending: {', '.join(changing)}.",
+                evidence,
+                "Reset the GPU (`nvidia-smi -r`) or reboot to apply it.",
+            )
+        )
     elif on and not settings["expect_mig"]:
         out.append(
             finding(
                 "gpu.mig",
                 "warning",
-                f"MIG is on on {', '.join(on)}: whole-GPU jobs see MIG instances only, or no GPU until instances exist.",
+                f"MIG is on on {', '.join(on)}: whole-GPU jobs see MIG instances only, or no GPU until instances "
+                "exist.",
                 evidence,
-                "Turn it off (`nvidia-smi -i <index> -mig 0`, then reset), or set gpu_doctor_expect_mig: true if it is meant.",
+                "Turn it off (`nvidia-smi -i <index> -mig 0`, then reset), or set gpu_doctor_expect_mig: true if "
+                "it is meant.",
             )
         )
     elif settings["expect_mig"] and len(on) < len(pairs):
-        out.append(finding("gpu.mig", "warning", "MIG is expected but off on some GPUs.", evidence, "Turn it on (`nvidia-smi -i <index> -mig 1`) and create instances."))
+        out.append(
+            finding(
+                "gpu.mig",
+                "warning",
+                "MIG is expected but off on some GPUs.",
+                evidence,
+                "Turn it on (`nvidia-smi -i <index> -mig 1`) and create instances.",
+            )
+        )
     else:
         out.append(finding("gpu.mig", "ok", "MIG is " + ("on, as expected." if on else "off."), evidence))
     return out
 
 
+def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
+    pairs = _per_gpu(facts)
+    if not pairs:
+        return []
+    return [
+        *_pcie_finding(facts, settings),
+        *_throttle_finding(facts, settings),
+        *_ecc_finding(facts, settings),
+        *_memory_remap_finding(facts, settings),
+        *_mig_finding(facts, settings),
+    ]
+
+
 def _xid_finding(facts: dict) -> dict:
     log = facts["kernel_log"]
     if log["source"] is None:
-        return finding("gpu.xid", "skipped", f"The kernel log could not be read ({log['error']}).", {"error": log["error"]}, "Run the doctor as root to read the kernel log.")
+        return finding(
+            "gpu.xid",
+            "skipped",
+            f"The kernel log could not be read ({log['error']}).",
+            {"error": log["error"]},
+            "Run the doctor as root to read the kernel log.",
+        )
     xids = log["xid"]
     evidence = {"source": log["source"], "lines": [x["line"] for x in xids[-20:]], "count": len(xids)}
     serious = sorted({x["xid"] for x in xids if x["xid"] not in APPLICATION_XIDS})
@@ -468,13 +689,15 @@ def _xid_finding(facts: dict) -> dict:
             "error",
             f"Xid errors in the kernel log since boot: {', '.join(map(str, serious))} ({len(xids)} line(s)).",
             evidence,
-            "Look each Xid up in NVIDIA's catalogue (docs.nvidia.com/deploy/xid-errors); most need a GPU reset or reboot, a repeating one a replacement.",
+            "Look each Xid up in NVIDIA's catalogue (docs.nvidia.com/deploy/xid-errors); most need a GPU reset or "
+            "reboot, a repeating one a replacement.",
         )
     if xids:
         return finding(
             "gpu.xid",
             "warning",
-            f"Application Xid errors since boot: {', '.join(map(str, sorted({x['xid'] for x in xids})))} (usually a fault in a CUDA program).",
+            f"Application Xid errors since boot: {', '.join(map(str, sorted({x['xid'] for x in xids})))} (usually "
+            "a fault in a CUDA program).",
             evidence,
             "Check the programs that ran at those times; the GPU itself is usually fine.",
         )
@@ -486,10 +709,25 @@ def _fabric_finding(facts: dict) -> dict:
     loaded = facts["loaded_driver_version"]
     states = {_label(g): g["fabric"] for g in facts["smi"].get("gpus", [])}
     if not switches:
-        return finding("gpu.fabric_manager", "skipped", "No NVSwitch on the PCI bus: Fabric Manager is not needed.", {"nvswitches": 0})
-    fm_packages = {n: upstream_version(p["version"]) for n, p in facts["packages"].items() if n.startswith(("nvidia-fabricmanager", "cuda-drivers-fabricmanager"))}
+        return finding(
+            "gpu.fabric_manager",
+            "skipped",
+            "No NVSwitch on the PCI bus: Fabric Manager is not needed.",
+            {"nvswitches": 0},
+        )
+    fm_packages = {
+        n: upstream_version(p["version"])
+        for n, p in facts["packages"].items()
+        if n.startswith(("nvidia-fabricmanager", "cuda-drivers-fabricmanager"))
+    }
     running = "nv-fabricmanager" in facts["processes"]
-    evidence = {"nvswitches": [s["address"] for s in switches], "fabric_manager_running": running, "packages": fm_packages, "driver": loaded, "fabric": states}
+    evidence = {
+        "nvswitches": [s["address"] for s in switches],
+        "fabric_manager_running": running,
+        "packages": fm_packages,
+        "driver": loaded,
+        "fabric": states,
+    }
     problems = []
     if not running:
         problems.append("nv-fabricmanager is not running")
@@ -498,7 +736,11 @@ def _fabric_finding(facts: dict) -> dict:
         problems.append("no Fabric Manager package is installed")
     elif wrong:
         problems.append(f"Fabric Manager {', '.join(wrong)} differs from driver {loaded}")
-    unfinished = [label for label, fabric in states.items() if fabric.get("state") not in (None, "Completed") or fabric.get("status") not in (None, "Success")]
+    unfinished = [
+        label
+        for label, fabric in states.items()
+        if fabric.get("state") not in (None, "Completed") or fabric.get("status") not in (None, "Success")
+    ]
     if unfinished:
         problems.append(f"fabric not ready on {', '.join(unfinished)}")
     if problems:
@@ -507,9 +749,15 @@ def _fabric_finding(facts: dict) -> dict:
             "error",
             f"NVSwitch host: {'; '.join(problems)}: CUDA fails to initialise (error 802) until the fabric is up.",
             evidence,
-            "Install nvidia-fabricmanager-<branch> at exactly the driver's version, then `systemctl enable --now nvidia-fabricmanager`.",
+            "Install nvidia-fabricmanager-<branch> at exactly the driver's version, then `systemctl enable --now "
+            "nvidia-fabricmanager`.",
         )
-    return finding("gpu.fabric_manager", "ok", f"Fabric Manager {loaded} runs and the fabric is up on {len(switches)} NVSwitch host.", evidence)
+    return finding(
+        "gpu.fabric_manager",
+        "ok",
+        f"Fabric Manager {loaded} runs and the fabric is up on {len(switches)} NVSwitch host.",
+        evidence,
+    )
 
 
 def toolkit_version(facts: dict) -> str | None:
@@ -518,14 +766,19 @@ def toolkit_version(facts: dict) -> str | None:
     return pkg["version"] if pkg else None
 
 
-def _container_findings(facts: dict, settings: dict) -> list[dict]:
-    out = []
-    missing_severity = "error" if settings["require_containers"] else "warning"
+def _containers(facts: dict, settings: dict) -> tuple[str, dict, bool, dict]:
+    """(severity of a missing part, Docker's packages, Docker present, the toolkit's packages)."""
     docker_pkgs = {n: facts["packages"][n]["version"] for n in DOCKER_PACKAGES if n in facts["packages"]}
-    docker = bool(docker_pkgs) or facts["docker_binary"]
     toolkit = {n: facts["packages"][n]["version"] for n in TOOLKIT_PACKAGES if n in facts["packages"]}
+    missing = "error" if settings["require_containers"] else "warning"
+    return missing, docker_pkgs, bool(docker_pkgs) or facts["docker_binary"], toolkit
+
+
+def _docker_finding(facts: dict, settings: dict) -> list[dict]:
+    """Docker present."""
+    missing_severity, docker_pkgs, docker, _ = _containers(facts, settings)
     if not docker:
-        out.append(
+        return [
             finding(
                 "containers.docker",
                 missing_severity,
@@ -533,17 +786,30 @@ def _container_findings(facts: dict, settings: dict) -> list[dict]:
                 {"packages": docker_pkgs, "dockerd": False},
                 "Run site.yml --tags docker,toolkit to make it a GPU container host.",
             )
+        ]
+    return [
+        finding(
+            "containers.docker",
+            "ok",
+            f"Docker is installed ({', '.join(f'{n} {v}' for n, v in docker_pkgs.items()) or 'dockerd'}).",
+            {"packages": docker_pkgs},
         )
-    else:
-        out.append(finding("containers.docker", "ok", f"Docker is installed ({', '.join(f'{n} {v}' for n, v in docker_pkgs.items()) or 'dockerd'}).", {"packages": docker_pkgs}))
-    # The toolkit: present, one version, above the security floor.
+    ]
+
+
+def _toolkit_finding(facts: dict, settings: dict) -> list[dict]:
+    """The toolkit: present, one version, above the security floor."""
+    missing_severity, _, docker, toolkit = _containers(facts, settings)
+    out = []
     evidence = {"packages": toolkit, "security_floor": floor()}
     if not toolkit:
         out.append(
             finding(
                 "containers.toolkit",
                 missing_severity if docker else "skipped",
-                "The NVIDIA Container Toolkit is not installed: `docker run --gpus all` fails." if docker else "No Docker, no toolkit needed.",
+                "The NVIDIA Container Toolkit is not installed: `docker run --gpus all` fails."
+                if docker
+                else "No Docker, no toolkit needed.",
                 evidence,
                 "Run site.yml --tags toolkit." if docker else "",
             )
@@ -559,10 +825,14 @@ def _container_findings(facts: dict, settings: dict) -> list[dict]:
                     "containers.toolkit",
                     "error",
                     "The toolkit's packages are not one set: "
-                    + "; ".join(([f"missing {', '.join(absent)}"] if absent else []) + ([f"versions {', '.join(sorted(set(toolkit.values())))}"] if len(versions) > 1 else []))
+                    + "; ".join(
+                        ([f"missing {', '.join(absent)}"] if absent else [])
+                        + ([f"versions {', '.join(sorted(set(toolkit.values())))}"] if len(versions) > 1 else [])
+                    )
                     + ".",
                     evidence,
-                    "Install all four at one version: run site.yml --tags toolkit (nvidia_container_toolkit_version pins them).",
+                    "Install all four at one version: run site.yml --tags toolkit "
+                    "(nvidia_container_toolkit_version pins them).",
                 )
             )
         elif cves:
@@ -570,38 +840,83 @@ def _container_findings(facts: dict, settings: dict) -> list[dict]:
                 finding(
                     "containers.toolkit",
                     "error",
-                    f"Toolkit {toolkit_version(facts)} is below the security floor {floor()}: open {', '.join(c['cve'] for c in cves)} ({cves[0]['summary']}).",
+                    f"Toolkit {toolkit_version(facts)} is below the security floor {floor()}: open "
+                    f"{', '.join(c['cve'] for c in cves)} ({cves[0]['summary']}).",
                     evidence,
                     f"Upgrade the toolkit to {floor()} or later: run site.yml --tags toolkit.",
                 )
             )
         else:
-            out.append(finding("containers.toolkit", "ok", f"Toolkit {toolkit_version(facts)}: four packages at one version, every published fix in.", evidence))
-    # daemon.json
+            out.append(
+                finding(
+                    "containers.toolkit",
+                    "ok",
+                    f"Toolkit {toolkit_version(facts)}: four packages at one version, every published fix in.",
+                    evidence,
+                )
+            )
+    return out
+
+
+def _daemon_json_finding(facts: dict, settings: dict) -> list[dict]:
+    """daemon.json valid, with the nvidia runtime."""
+    _, _, docker, toolkit = _containers(facts, settings)
+    out = []
     daemon = facts["docker_daemon"]
-    evidence = {"path": daemon["path"], "exists": daemon["exists"], "runtimes": daemon["runtimes"], "default_runtime": daemon.get("default_runtime")}
+    evidence = {
+        "path": daemon["path"],
+        "exists": daemon["exists"],
+        "runtimes": daemon["runtimes"],
+        "default_runtime": daemon.get("default_runtime"),
+    }
     if daemon["error"]:
-        out.append(finding("containers.daemon_json", "error", f"Docker cannot start with its configuration: {daemon['error']}.", {**evidence, "error": daemon["error"]}, "Fix the JSON in /etc/docker/daemon.json (dockerd refuses to start with it)."))
+        out.append(
+            finding(
+                "containers.daemon_json",
+                "error",
+                f"Docker cannot start with its configuration: {daemon['error']}.",
+                {**evidence, "error": daemon["error"]},
+                "Fix the JSON in /etc/docker/daemon.json (dockerd refuses to start with it).",
+            )
+        )
     elif docker and toolkit and "nvidia" not in daemon["runtimes"]:
         out.append(
             finding(
                 "containers.daemon_json",
                 "warning",
-                "Docker has no nvidia runtime in daemon.json: `--runtime=nvidia` and the toolkit's runtime mode do not work (--gpus still does).",
+                "Docker has no nvidia runtime in daemon.json: `--runtime=nvidia` and the toolkit's runtime mode "
+                "do not work (--gpus still does).",
                 evidence,
-                "Register it: `nvidia-ctk runtime configure --runtime=docker` or site.yml --tags toolkit, then restart Docker.",
+                "Register it: `nvidia-ctk runtime configure --runtime=docker` or site.yml --tags toolkit, then "
+                "restart Docker.",
             )
         )
     elif docker:
-        out.append(finding("containers.daemon_json", "ok", "daemon.json is valid" + (" and registers the nvidia runtime." if "nvidia" in daemon["runtimes"] else "."), evidence))
+        out.append(
+            finding(
+                "containers.daemon_json",
+                "ok",
+                "daemon.json is valid"
+                + (" and registers the nvidia runtime." if "nvidia" in daemon["runtimes"] else "."),
+                evidence,
+            )
+        )
     else:
         out.append(finding("containers.daemon_json", "skipped", "No Docker.", evidence))
-    # CDI spec for the loaded driver.
+    return out
+
+
+def _cdi_finding(facts: dict, settings: dict) -> list[dict]:
+    """The CDI spec present and generated for the loaded driver."""
+    toolkit = _containers(facts, settings)[3]
+    out = []
     loaded = facts["loaded_driver_version"]
     specs = facts["cdi_specs"]
     evidence = {"specs": specs, "loaded": loaded}
     if not toolkit or loaded is None:
-        out.append(finding("containers.cdi", "skipped", "No toolkit or no loaded driver: no CDI spec expected.", evidence))
+        out.append(
+            finding("containers.cdi", "skipped", "No toolkit or no loaded driver: no CDI spec expected.", evidence)
+        )
     elif not specs:
         out.append(
             finding(
@@ -609,47 +924,95 @@ def _container_findings(facts: dict, settings: dict) -> list[dict]:
                 "warning",
                 "No NVIDIA CDI spec in /etc/cdi or /var/run/cdi: `--device nvidia.com/gpu=all` and podman find no GPU.",
                 evidence,
-                "Generate it: `nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml` (or site.yml --tags toolkit).",
+                "Generate it: `nvidia-ctk cdi generate --output=/var/run/cdi/nvidia.yaml` (or site.yml --tags "
+                "toolkit).",
             )
         )
     else:
-        stale = [s["path"] for s in specs if (s["driver_versions"] and loaded not in s["driver_versions"]) or (s["stamp"] and s["stamp"] != loaded)]
+        stale = [
+            s["path"]
+            for s in specs
+            if (s["driver_versions"] and loaded not in s["driver_versions"]) or (s["stamp"] and s["stamp"] != loaded)
+        ]
         if stale:
             out.append(
                 finding(
                     "containers.cdi",
                     "error",
-                    f"CDI spec {', '.join(stale)} was generated for another driver than the loaded {loaded}: containers started through CDI fail on missing files.",
+                    f"CDI spec {', '.join(stale)} was generated for another driver than the loaded {loaded}: "
+                    "containers started through CDI fail on missing files.",
                     evidence,
                     "Regenerate it: `nvidia-ctk cdi generate --output=<path>` (or site.yml --tags toolkit).",
                 )
             )
         else:
-            out.append(finding("containers.cdi", "ok", f"CDI spec {', '.join(s['path'] for s in specs)} is for driver {loaded}.", evidence))
-    # Docker's data-root free space.
+            out.append(
+                finding(
+                    "containers.cdi",
+                    "ok",
+                    f"CDI spec {', '.join(s['path'] for s in specs)} is for driver {loaded}.",
+                    evidence,
+                )
+            )
+    return out
+
+
+def _data_root_finding(facts: dict, settings: dict) -> list[dict]:
+    """Docker's data-root free space."""
+    docker = _containers(facts, settings)[2]
+    daemon = facts["docker_daemon"]
+    out = []
     space = facts.get("data_root_space")
     if not docker:
         out.append(finding("containers.data_root_space", "skipped", "No Docker.", {}))
     elif not space:
-        out.append(finding("containers.data_root_space", "skipped", f"Free space on {daemon['data_root']} could not be read.", {"data_root": daemon["data_root"]}))
+        out.append(
+            finding(
+                "containers.data_root_space",
+                "skipped",
+                f"Free space on {daemon['data_root']} could not be read.",
+                {"data_root": daemon["data_root"]},
+            )
+        )
     else:
         free_gib = round(space["free_bytes"] / GIB, 1)
         evidence = {**space, "free_gib": free_gib, "minimum_gib": settings["docker_min_free_gib"]}
         if free_gib < 1:
-            out.append(finding("containers.data_root_space", "error", f"{space['path']} has {free_gib} GiB free: image pulls and container writes fail.", evidence, "Free space: `docker system prune` (removes unused images), or grow the disk."))
+            out.append(
+                finding(
+                    "containers.data_root_space",
+                    "error",
+                    f"{space['path']} has {free_gib} GiB free: image pulls and container writes fail.",
+                    evidence,
+                    "Free space: `docker system prune` (removes unused images), or grow the disk.",
+                )
+            )
         elif free_gib < settings["docker_min_free_gib"]:
             out.append(
                 finding(
                     "containers.data_root_space",
                     "warning",
-                    f"{space['path']} has {free_gib} GiB free, below {settings['docker_min_free_gib']} GiB: one CUDA image (5-20 GiB) may not fit.",
+                    f"{space['path']} has {free_gib} GiB free, below {settings['docker_min_free_gib']} GiB: one "
+                    "CUDA image (5-20 GiB) may not fit.",
                     evidence,
                     "Free space: `docker system prune`, or move data-root to a larger disk.",
                 )
             )
         else:
-            out.append(finding("containers.data_root_space", "ok", f"{space['path']} has {free_gib} GiB free.", evidence))
+            out.append(
+                finding("containers.data_root_space", "ok", f"{space['path']} has {free_gib} GiB free.", evidence)
+            )
     return out
+
+
+def _container_findings(facts: dict, settings: dict) -> list[dict]:
+    return [
+        *_docker_finding(facts, settings),
+        *_toolkit_finding(facts, settings),
+        *_daemon_json_finding(facts, settings),
+        *_cdi_finding(facts, settings),
+        *_data_root_finding(facts, settings),
+    ]
 
 
 def _apt_finding(facts: dict) -> dict:
@@ -658,26 +1021,38 @@ def _apt_finding(facts: dict) -> dict:
     unattended = "unattended-upgrades" in facts["packages"]
     blacklist = facts["unattended_upgrades_blacklist"]
     excluded = any("nvidia" in entry for entry in blacklist)
-    evidence = {"driver_packages": {n: p["selection"] for n, p in driver.items()}, "unattended_upgrades": unattended, "package_blacklist": blacklist}
+    evidence = {
+        "driver_packages": {n: p["selection"] for n, p in driver.items()},
+        "unattended_upgrades": unattended,
+        "package_blacklist": blacklist,
+    }
     if not driver:
         return finding("apt.holds", "skipped", "No driver packages from dpkg to hold.", evidence)
     if unheld and unattended and not excluded:
         return finding(
             "apt.holds",
             "warning",
-            f"unattended-upgrades may upgrade {', '.join(unheld)}: the next upgrade leaves a driver/library mismatch until reboot.",
+            f"unattended-upgrades may upgrade {', '.join(unheld)}: the next upgrade leaves a driver/library "
+            "mismatch until reboot.",
             evidence,
-            "Hold them (`apt-mark hold <package>`, the nvidia_driver role's nvidia_driver_hold) or exclude nvidia in Unattended-Upgrade::Package-Blacklist.",
+            "Hold them (`apt-mark hold <package>`, the nvidia_driver role's nvidia_driver_hold) or exclude nvidia "
+            "in Unattended-Upgrade::Package-Blacklist.",
         )
     if unheld and not excluded:
         return finding(
             "apt.holds",
             "warning",
-            f"Driver packages not on hold: {', '.join(unheld)}; an `apt upgrade` replaces the driver under the loaded module.",
+            f"Driver packages not on hold: {', '.join(unheld)}; an `apt upgrade` replaces the driver under the "
+            "loaded module.",
             evidence,
             "Hold them: `apt-mark hold <package>` (the nvidia_driver role's nvidia_driver_hold).",
         )
-    return finding("apt.holds", "ok", "Driver packages are held" + (" or excluded from unattended-upgrades." if excluded else "."), evidence)
+    return finding(
+        "apt.holds",
+        "ok",
+        "Driver packages are held" + (" or excluded from unattended-upgrades." if excluded else "."),
+        evidence,
+    )
 
 
 def judge(facts: dict, settings: dict | None = None) -> list[dict]:
@@ -708,13 +1083,17 @@ def failing(findings: list[dict], fail_on: str) -> list[dict]:
 
 def reboot_pending(facts: dict, findings: list[dict]) -> bool:
     """A reboot would change what runs: the user-space driver differs from the module, or Ubuntu asks for one."""
-    return facts.get("reboot_required_file", False) or any(f["id"] == "driver.library_mismatch" and f["severity"] == "error" for f in findings)
+    return facts.get("reboot_required_file", False) or any(
+        f["id"] == "driver.library_mismatch" and f["severity"] == "error" for f in findings
+    )
 
 
 def report(host: str, facts: dict, findings: list[dict], timestamp: str) -> dict:
     """The per-host report (doctor.json) and what the fleet row reads from it."""
     gpus = facts["smi"].get("gpus", [])
-    pcie = sorted({f"Gen{g['pcie']['current_gen']} x{g['pcie']['current_width']}" for g in gpus if g["pcie"]["current_gen"]})
+    pcie = sorted(
+        {f"Gen{g['pcie']['current_gen']} x{g['pcie']['current_width']}" for g in gpus if g["pcie"]["current_gen"]}
+    )
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
     return {
         "host": host,
@@ -749,7 +1128,9 @@ def render_markdown(doc: dict) -> str:
     ]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     for f in sorted(doc["findings"], key=lambda f: order[f["severity"]]):
-        lines.append(f"| {f['severity']} | {f['id']} | {f['summary'].replace('|', '/')} | {f['fix'].replace('|', '/')} |")
+        lines.append(
+            f"| {f['severity']} | {f['id']} | {f['summary'].replace('|', '/')} | {f['fix'].replace('|', '/')} |"
+        )
     lines += ["", "## Evidence", ""]
     for f in doc["findings"]:
         if f["severity"] in ("error", "warning"):
@@ -764,5 +1145,9 @@ def _evidence_text(evidence) -> str:
 def summary_lines(doc: dict) -> list[str]:
     """The play's summary: the verdict, then one line per error and warning."""
     lines = [f"{doc['host']}: {doc['verdict'].upper()}  " + ", ".join(f"{doc['counts'][s]} {s}" for s in SEVERITIES)]
-    lines += [f"  {f['severity'].upper():<7} {f['id']}: {f['summary']} Fix: {f['fix']}" for f in doc["findings"] if f["severity"] in ("error", "warning")]
+    lines += [
+        f"  {f['severity'].upper():<7} {f['id']}: {f['summary']} Fix: {f['fix']}"
+        for f in doc["findings"]
+        if f["severity"] in ("error", "warning")
+    ]
     return lines

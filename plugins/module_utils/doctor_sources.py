@@ -44,14 +44,21 @@ PACKAGE_PATTERN = re.compile(
     r"moby-engine|containerd.*|unattended-upgrades|datacenter-gpu-manager.*|xserver-xorg-video-nvidia.*)$"
 )
 # Packages whose version is the user-space driver's (NVML, libcuda), on Ubuntu, Debian and NVIDIA's CUDA repo.
-DRIVER_LIBRARY_PACKAGES = re.compile(r"^(libnvidia-compute-\d+(-server)?|libnvidia-ml1|libcuda1|nvidia-driver-\d+.*|nvidia-driver)$")
+DRIVER_LIBRARY_PACKAGES = re.compile(
+    r"^(libnvidia-compute-\d+(-server)?|libnvidia-ml1|libcuda1|nvidia-driver-\d+.*|nvidia-driver)$"
+)
 # Packages to hold so unattended upgrades cannot replace the driver under the loaded module.
 DRIVER_HOLD_PACKAGES = re.compile(
     r"^(nvidia-driver(-\d+.*)?|libnvidia-compute-\d+.*|nvidia-kernel-(common|source)-\d+.*|nvidia-dkms-\d+.*|"
     r"linux-modules-nvidia-.*|nvidia-kernel-dkms|nvidia-fabricmanager.*)$"
 )
 DOCKER_PACKAGES = ("docker-ce", "docker.io", "moby-engine")
-TOOLKIT_PACKAGES = ("nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools", "libnvidia-container1")
+TOOLKIT_PACKAGES = (
+    "nvidia-container-toolkit",
+    "nvidia-container-toolkit-base",
+    "libnvidia-container-tools",
+    "libnvidia-container1",
+)
 CDI_SPECS = ("etc/cdi/nvidia.yaml", "etc/cdi/nvidia.json", "var/run/cdi/nvidia.yaml", "var/run/cdi/nvidia.json")
 # Processes the doctor looks for (procfs comm names, at most 15 characters).
 PROCESSES = ("nv-fabricmanager", "nvidia-persiste", "dockerd", "nv-hostengine")
@@ -73,7 +80,11 @@ def path(root: str, relative: str) -> str:
 def read(root: str, relative: str, binary: bool = False):
     """A file's content below root, or None where it is missing or unreadable."""
     try:
-        with open(path(root, relative), "rb" if binary else "r", **({} if binary else {"encoding": "utf-8", "errors": "replace"})) as handle:
+        with open(
+            path(root, relative),
+            "rb" if binary else "r",
+            **({} if binary else {"encoding": "utf-8", "errors": "replace"}),
+        ) as handle:
             return handle.read()
     except OSError:
         return None
@@ -101,14 +112,20 @@ def pci_devices(root: str) -> dict:
     except OSError:
         return found
     for address in addresses:
-        attrs = {name: (read(root, f"sys/bus/pci/devices/{address}/{name}") or "").strip().lower() for name in ("vendor", "class", "device")}
+        attrs = {
+            name: (read(root, f"sys/bus/pci/devices/{address}/{name}") or "").strip().lower()
+            for name in ("vendor", "class", "device")
+        }
         if attrs["vendor"] != NVIDIA_VENDOR:
             continue
         device = {"address": address, "device_id": attrs["device"], "class": attrs["class"]}
         if attrs["class"].startswith(NVSWITCH_CLASS_PREFIX):
             found["nvswitches"].append(device)
         elif attrs["class"].startswith(GPU_CLASS_PREFIX):
-            link = {name: (read(root, f"sys/bus/pci/devices/{address}/{name}") or "").strip() or None for name in PCI_LINK_FILES}
+            link = {
+                name: (read(root, f"sys/bus/pci/devices/{address}/{name}") or "").strip() or None
+                for name in PCI_LINK_FILES
+            }
             link.update(
                 current_gen=_link_gen(link["current_link_speed"]),
                 max_gen=_link_gen(link["max_link_speed"]),
@@ -142,7 +159,12 @@ def parse_dpkg_status(text: str | None, pattern: re.Pattern = PACKAGE_PATTERN) -
     for stanza in re.split(r"\n\s*\n", text or ""):
         fields = dict(re.findall(r"^([A-Za-z-]+): ?(.*)$", stanza, flags=re.MULTILINE))
         name, status = fields.get("Package"), fields.get("Status", "").split()
-        if not name or not pattern.match(name) or len(status) != 3 or status[2] not in ("installed", "half-configured", "unpacked"):
+        if (
+            not name
+            or not pattern.match(name)
+            or len(status) != 3
+            or status[2] not in ("installed", "half-configured", "unpacked")
+        ):
             continue
         packages[name] = {"version": fields.get("Version"), "status": status[2], "selection": status[0]}
     return packages
@@ -257,8 +279,12 @@ def _uncorrectable(parent_tag: str, tag: str) -> bool:
 
 
 def _reasons(gpu) -> dict:
-    """Clock event (throttle) reasons: {'hw_slowdown': True, ...}; driver 535+ clocks_event_*, older clocks_throttle_*."""
-    for container, prefix in (("clocks_event_reasons", "clocks_event_reason_"), ("clocks_throttle_reasons", "clocks_throttle_reason_")):
+    """Clock event (throttle) reasons: {'hw_slowdown': True, ...}; driver 535+ clocks_event_*, older "
+    "clocks_throttle_*."""
+    for container, prefix in (
+        ("clocks_event_reasons", "clocks_event_reason_"),
+        ("clocks_throttle_reasons", "clocks_throttle_reason_"),
+    ):
         element = gpu.find(container)
         if element is not None:
             return {child.tag.removeprefix(prefix): _yes(child.text) for child in element if child.text}
@@ -300,8 +326,12 @@ def parse_smi_xml(text: str) -> dict:
                 "temperature_c": _int(_text(gpu, "temperature/gpu_temp")),
                 "ecc_mode_current": _text(gpu, "ecc_mode/current_ecc"),
                 "ecc_mode_pending": _text(gpu, "ecc_mode/pending_ecc"),
-                "ecc_volatile_uncorrectable": _sum_counts(ecc.find("volatile") if ecc is not None else None, _uncorrectable),
-                "ecc_aggregate_uncorrectable": _sum_counts(ecc.find("aggregate") if ecc is not None else None, _uncorrectable),
+                "ecc_volatile_uncorrectable": _sum_counts(
+                    ecc.find("volatile") if ecc is not None else None, _uncorrectable
+                ),
+                "ecc_aggregate_uncorrectable": _sum_counts(
+                    ecc.find("aggregate") if ecc is not None else None, _uncorrectable
+                ),
                 "remapped_rows": None
                 if rows is None or _text(rows, "remapped_row_pending") is None
                 else {
@@ -329,12 +359,20 @@ def parse_smi_xml(text: str) -> dict:
 
 
 def parse_xid(kernel_log: str) -> list[dict]:
-    """NVRM Xid lines: {'device': 'PCI:0000:00:06', 'xid': 79, 'text': 'pid=..., GPU has fallen off the bus.', 'line'}."""
+    """NVRM Xid lines: "
+    "{'device': 'PCI:0000:00:06', 'xid': 79, 'text': 'pid=..., GPU has fallen off the bus.', 'line'}."""
     found = []
     for line in (kernel_log or "").splitlines():
         match = XID_LINE.search(line)
         if match:
-            found.append({"device": match["device"], "xid": int(match["xid"]), "text": (match["text"] or "").strip(), "line": line.strip()})
+            found.append(
+                {
+                    "device": match["device"],
+                    "xid": int(match["xid"]),
+                    "text": (match["text"] or "").strip(),
+                    "line": line.strip(),
+                }
+            )
     return found
 
 
@@ -354,7 +392,13 @@ def cdi_specs(root: str) -> list[dict]:
 def docker_daemon(root: str) -> dict:
     """daemon.json: whether it exists and parses (the docker role's parser), its runtimes and data-root."""
     text = read(root, "etc/docker/daemon.json")
-    info = {"path": "/etc/docker/daemon.json", "exists": text is not None, "error": None, "runtimes": [], "data_root": "/var/lib/docker"}
+    info = {
+        "path": "/etc/docker/daemon.json",
+        "exists": text is not None,
+        "error": None,
+        "runtimes": [],
+        "data_root": "/var/lib/docker",
+    }
     if text is None:
         return info
     try:
@@ -378,7 +422,11 @@ def free_space(root: str, directory: str) -> dict | None:
         stat = os.statvfs(current)
     except OSError:
         return None
-    return {"path": directory, "free_bytes": stat.f_bavail * stat.f_frsize, "total_bytes": stat.f_blocks * stat.f_frsize}
+    return {
+        "path": directory,
+        "free_bytes": stat.f_bavail * stat.f_frsize,
+        "total_bytes": stat.f_blocks * stat.f_frsize,
+    }
 
 
 def unattended_upgrades_blacklist(root: str) -> list[str]:
@@ -423,13 +471,28 @@ def collect(root: str = "/", run=None, nvidia_smi: str = "nvidia-smi") -> dict:
         "processes": running_processes(root),
         "cdi_specs": cdi_specs(root),
         "docker_daemon": docker_daemon(root),
-        "docker_binary": any(os.path.exists(path(root, p)) for p in ("usr/bin/dockerd", "usr/sbin/dockerd", "usr/local/bin/dockerd")),
+        "docker_binary": any(
+            os.path.exists(path(root, p)) for p in ("usr/bin/dockerd", "usr/sbin/dockerd", "usr/local/bin/dockerd")
+        ),
         "unattended_upgrades_blacklist": unattended_upgrades_blacklist(root),
         "reboot_required_file": os.path.exists(path(root, "var/run/reboot-required")),
     }
-    # nvidia-smi -q -x
-    smi_text, smi_error = None, None
+    facts["smi"] = _smi(root, run, nvidia_smi)
+    facts["kernel_log"] = _kernel_log(root, run)
+    # Docker's data-root free space: statvfs on a live host, the captured figures below another root.
+    data_root = facts["docker_daemon"]["data_root"]
     if live:
+        facts["data_root_space"] = free_space(root, data_root)
+    else:
+        captured = read(root, COMMAND_FILES["data_root_space"])
+        facts["data_root_space"] = json.loads(captured) if captured else None
+    return facts
+
+
+def _smi(root: str, run, nvidia_smi: str) -> dict:
+    """nvidia-smi -q -x, parsed, with the error where it failed."""
+    smi_text, smi_error = None, None
+    if run is not None:
         rc, out, err = run([nvidia_smi, "-q", "-x"])
         if rc == 0:
             smi_text = out
@@ -440,12 +503,16 @@ def collect(root: str = "/", run=None, nvidia_smi: str = "nvidia-smi") -> dict:
         smi_error = (read(root, COMMAND_FILES["nvidia_smi_error"]) or "").strip() or None
         if smi_text is None and smi_error is None:
             smi_error = f"{nvidia_smi} is not installed (not found on PATH)"
-    facts["smi"] = {"error": smi_error, **(_safe_smi(smi_text) if smi_text else {"gpus": []})}
-    if facts["smi"].get("parse_error"):
-        facts["smi"]["error"] = facts["smi"]["parse_error"]
-    # The kernel log since boot: journald's, else the ring buffer.
+    smi = {"error": smi_error, **(_safe_smi(smi_text) if smi_text else {"gpus": []})}
+    if smi.get("parse_error"):
+        smi["error"] = smi["parse_error"]
+    return smi
+
+
+def _kernel_log(root: str, run) -> dict:
+    """Xid lines in the kernel log since boot: journald's, else the ring buffer (dmesg)."""
     log_text, log_source, log_error = None, None, None
-    if live:
+    if run is not None:
         for argv in (["journalctl", "-k", "-b", "0", "--no-pager", "-o", "short-iso", "-q"], ["dmesg"]):
             rc, out, err = run(argv)
             if rc == 0 and out.strip():
@@ -456,15 +523,11 @@ def collect(root: str = "/", run=None, nvidia_smi: str = "nvidia-smi") -> dict:
         log_text = read(root, COMMAND_FILES["kernel_log"])
         log_source = COMMAND_FILES["kernel_log"] if log_text is not None else None
         log_error = None if log_text is not None else "no kernel log in the capture"
-    facts["kernel_log"] = {"source": log_source, "error": None if log_text is not None else log_error, "xid": parse_xid(log_text or "")}
-    # Docker's data-root free space: statvfs on a live host, the captured figures below another root.
-    data_root = facts["docker_daemon"]["data_root"]
-    if live:
-        facts["data_root_space"] = free_space(root, data_root)
-    else:
-        captured = read(root, COMMAND_FILES["data_root_space"])
-        facts["data_root_space"] = json.loads(captured) if captured else None
-    return facts
+    return {
+        "source": log_source,
+        "error": None if log_text is not None else log_error,
+        "xid": parse_xid(log_text or ""),
+    }
 
 
 def _safe_smi(text: str) -> dict:

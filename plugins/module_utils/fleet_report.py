@@ -48,9 +48,12 @@ def normalise_row(row: dict) -> dict:
         status = str(check.get("status", "")).lower()
         if status not in STATUSES:
             raise FleetReportError(
-                f"{host}: check {check.get('name')!r} has status {check.get('status')!r}, not one of {', '.join(STATUSES)}"
+                f"{host}: check {check.get('name')!r} has status {check.get('status')!r}, not one of "
+                f"{', '.join(STATUSES)}"
             )
-        checks.append({"name": str(check.get("name") or "check"), "status": status, "message": check.get("message") or ""})
+        checks.append(
+            {"name": str(check.get("name") or "check"), "status": status, "message": check.get("message") or ""}
+        )
     result = {key: row.get(key) for key, _ in COLUMNS}
     result.update({"host": host, "checks": checks, "report": row.get("report")})
     result["verdict"] = str(row.get("verdict") or VERDICTS[worst(checks)]).lower()
@@ -59,7 +62,9 @@ def normalise_row(row: dict) -> dict:
 
 def missing_row(host: str, message: str) -> dict:
     """The row of a host that gave no result (failed before reporting, unreachable)."""
-    return normalise_row({"host": host, "verdict": "fail", "checks": [{"name": "report", "status": "error", "message": message}]})
+    return normalise_row(
+        {"host": host, "verdict": "fail", "checks": [{"name": "report", "status": "error", "message": message}]}
+    )
 
 
 def build(rows: list[dict], hosts: list[str] | None = None, missing_message: str = "no report") -> list[dict]:
@@ -110,9 +115,7 @@ def render_markdown(rows: list[dict], title: str) -> str:
     for row in rows:
         errors = sum(1 for check in row["checks"] if check["status"] == "error")
         warnings = sum(1 for check in row["checks"] if check["status"] == "warning")
-        cells = [_cell(row["host"])] + [
-            _cell(row[key].upper() if key == "verdict" else row[key]) for key, _ in COLUMNS
-        ]
+        cells = [_cell(row["host"])] + [_cell(row[key].upper() if key == "verdict" else row[key]) for key, _ in COLUMNS]
         lines.append("| " + " | ".join(cells) + f" | {errors} | {warnings} |")
     flagged = [
         (row["host"], check) for row in rows for check in row["checks"] if check["status"] in ("error", "warning")

@@ -42,7 +42,16 @@ def test_rows_are_sorted_normalised_and_get_a_verdict_from_their_worst_check():
     assert rows[0]["verdict"] == "pass"
     assert rows[1]["verdict"] == "fail"
     assert rows[0]["driver"] is None  # every column present
-    assert totals(rows) == {"hosts": 2, "pass": 1, "warn": 0, "fail": 1, "ok": 2, "warning": 1, "error": 1, "skipped": 1}
+    assert totals(rows) == {
+        "hosts": 2,
+        "pass": 1,
+        "warn": 0,
+        "fail": 1,
+        "ok": 2,
+        "warning": 1,
+        "error": 1,
+        "skipped": 1,
+    }
 
 
 def test_a_host_that_never_reported_gets_a_failing_row():
@@ -61,7 +70,7 @@ def test_bad_rows_are_refused_with_the_reason(row):
 
 def test_junit_has_one_testcase_per_host_and_check_and_a_failure_per_error():
     rows = build(ROWS, hosts=["gpu-c"])
-    root = ET.fromstring(render_junit(rows, "doctor"))
+    root = ET.fromstring(render_junit(rows, "doctor"))  # noqa: S314 - the XML this test just rendered
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == ["doctor.gpu-a", "doctor.gpu-b", "doctor.gpu-c"]
@@ -88,8 +97,13 @@ def test_markdown_table_names_each_host_and_lists_its_problems():
     text = render_markdown(rows, "Fleet")
     table = [line for line in text.splitlines() if line.startswith("| gpu-")]
     assert [line.split("|")[1].strip() for line in table if line.count("|") == 11] == ["gpu-a", "gpu-b", "gpu-c"]
-    assert "| gpu-b | NVIDIA H100 80GB HBM3 | 8 | 580.95.05 | 1.20.0-1 | FAIL | bf16 TFLOP/s (min) 788.9 | no | 1 | 1 |" in text
-    assert "| gpu-b | error | gpu.xid | Xid 79 \\| fell off the bus <GPU 3> |" in text  # a | in a message stays in its cell
+    assert (
+        "| gpu-b | NVIDIA H100 80GB HBM3 | 8 | 580.95.05 | 1.20.0-1 | FAIL | bf16 TFLOP/s (min) 788.9 | no | 1 | 1 |"
+        in text
+    )
+    assert (
+        "| gpu-b | error | gpu.xid | Xid 79 \\| fell off the bus <GPU 3> |" in text
+    )  # a | in a message stays in its cell
     assert "3 host(s): 1 pass, 0 warn, 2 fail." in text
 
 
@@ -110,15 +124,40 @@ def test_a_gpu_verify_report_becomes_a_row():
         "gpus": [{"index": 0, "name": "NVIDIA H100 80GB HBM3"}, {"index": 1, "name": "NVIDIA H100 80GB HBM3"}],
         "bench": {"gpus": [{"index": 0, "bf16_tflops": 700.0}, {"index": 1, "bf16_tflops": 300.0}]},
         "checks": [
-            {"subject": "GPU 0", "figure": "bf16_tflops", "value": 700.0, "unit": "TFLOP/s", "threshold": 450, "ok": True},
-            {"subject": "GPU 1", "figure": "bf16_tflops", "value": 300.0, "unit": "TFLOP/s", "threshold": 450, "ok": False, "message": "GPU 1: low"},
+            {
+                "subject": "GPU 0",
+                "figure": "bf16_tflops",
+                "value": 700.0,
+                "unit": "TFLOP/s",
+                "threshold": 450,
+                "ok": True,
+            },
+            {
+                "subject": "GPU 1",
+                "figure": "bf16_tflops",
+                "value": 300.0,
+                "unit": "TFLOP/s",
+                "threshold": 450,
+                "ok": False,
+                "message": "GPU 1: low",
+            },
         ],
         "ddp": {"world_size": 2, "ddp_params_equal": True, "allreduce_sum_ok": True, "busbw_gbps": 350.0},
         "unknown_models": [],
     }
     row = row_from_gpu_verify("h", report, reboot_pending=True, report_path="/r/h/report.md")
-    assert (row["gpu_model"], row["gpu_count"], row["verdict"], row["reboot_pending"]) == ("NVIDIA H100 80GB HBM3", 2, "fail", True)
+    assert (row["gpu_model"], row["gpu_count"], row["verdict"], row["reboot_pending"]) == (
+        "NVIDIA H100 80GB HBM3",
+        2,
+        "fail",
+        True,
+    )
     assert row["figures"] == {"bf16 TFLOP/s (min)": 300.0, "busbw GB/s": 350.0}
     statuses = {c["name"]: c["status"] for c in row["checks"]}
-    assert statuses == {"GPU 0 bf16_tflops": "ok", "GPU 1 bf16_tflops": "error", "DDP and all-reduce": "ok", "toolkit security fixes": "warning"}
+    assert statuses == {
+        "GPU 0 bf16_tflops": "ok",
+        "GPU 1 bf16_tflops": "error",
+        "DDP and all-reduce": "ok",
+        "toolkit security fixes": "warning",
+    }
     assert row_from_gpu_verify("h", None)["verdict"] == "fail"
