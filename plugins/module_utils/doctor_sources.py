@@ -61,6 +61,7 @@ TOOLKIT_PACKAGES = (
 )
 CDI_SPECS = ("etc/cdi/nvidia.yaml", "etc/cdi/nvidia.json", "var/run/cdi/nvidia.yaml", "var/run/cdi/nvidia.json")
 # Processes the doctor looks for (procfs comm names, at most 15 characters).
+DOCKERD_PATHS = ("usr/bin/dockerd", "usr/sbin/dockerd", "usr/local/bin/dockerd")
 PROCESSES = ("nv-fabricmanager", "nvidia-persiste", "dockerd", "nv-hostengine")
 # What a live run gets from commands; below another root, read from these files (tools/capture_gpu_fixtures.py).
 COMMAND_FILES = {
@@ -471,9 +472,7 @@ def collect(root: str = "/", run=None, nvidia_smi: str = "nvidia-smi") -> dict:
         "processes": running_processes(root),
         "cdi_specs": cdi_specs(root),
         "docker_daemon": docker_daemon(root),
-        "docker_binary": any(
-            os.path.exists(path(root, p)) for p in ("usr/bin/dockerd", "usr/sbin/dockerd", "usr/local/bin/dockerd")
-        ),
+        "docker_binary": any(os.path.exists(path(root, p)) for p in DOCKERD_PATHS),
         "unattended_upgrades_blacklist": unattended_upgrades_blacklist(root),
         "reboot_required_file": os.path.exists(path(root, "var/run/reboot-required")),
     }
