@@ -13,17 +13,17 @@ description:
     C(<name>-fleet.junit.xml) in O(dest) on the controller.
   - The JUnit file has a testsuite per host and a testcase per check; a check with status C(error) is a
     failure, C(skipped) is skipped, a C(warning) passes with its message in the testcase's system-out.
-  - An action plugin: it runs on the controller whatever the task's host, and reports RV(changed=false),
-    in check mode too (the report is the controller's output, not host state). Run it with C(run_once).
+  - An action plugin, run on the controller whatever the task's host. It reports RV(changed=false) and
+    writes in check mode too, as the report is the controller's output, not host state. Run it with C(run_once).
 version_added: 0.3.0
 author: gpuhost contributors
 options:
   name:
-    description: The report's name, the files' prefix (C(verify), C(site), C(doctor)).
+    description: The report's name and the files' prefix (C(verify), C(site), C(doctor)).
     type: str
     required: true
   title:
-    description: The Markdown file's heading; default C(<name>: fleet report (<time>)).
+    description: The Markdown file's heading; by default the name, then C(fleet report) and the time.
     type: str
   dest:
     description: The directory on the controller the three files are written to (created if missing).
@@ -39,7 +39,7 @@ options:
     elements: dict
     required: true
   hosts:
-    description: Every host the report should list; one without a row gets a failing row saying it never reported.
+    description: Every host the report should list; one without a row gets a failing row that says it never reported.
     type: list
     elements: str
     default: []
