@@ -9,11 +9,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLEAN = os.path.join(HERE, "unit", "fixtures", "doctor", "h100")
 XML = "commands/nvidia-smi-q.xml"
 GPU_SYSFS = "sys/bus/pci/devices/0000:00:06.0"
+CAPTURE = os.path.join(os.path.dirname(HERE), "tools", "capture_gpu_fixtures.py")
+
+
+def run_capture(out) -> subprocess.CompletedProcess:
+    """tools/capture_gpu_fixtures.py --out OUT, as the lead runs it on a GPU host."""
+    return subprocess.run(
+        [sys.executable, CAPTURE, "--out", str(out)], capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 class Tree:

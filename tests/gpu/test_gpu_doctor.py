@@ -15,12 +15,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_findings import judge
 from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_sources import collect
-from ansible_run import ROOT, _env, cli
+from ansible_run import LOCAL_GPU_HOSTS, run_in_project
+from doctor_faults import run_capture
 
 PROBE = ["nvidia-smi", "-L"]
 
@@ -35,13 +35,6 @@ pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not _smi_works(), reason="no NVIDIA GPU here: nvidia-smi is missing or finds no GPU"),
 ]
-INVENTORY = """gpu_hosts:
-  hosts:
-    localhost:
-      ansible_connection: local
-      ansible_python_interpreter: "{{ ansible_playbook_python }}"
-      ansible_become: false
-"""
 GEN = {"2.5": 1, "5.0": 2, "8.0": 3, "16.0": 4, "32.0": 5, "64.0": 6}
 
 
@@ -69,25 +62,9 @@ def doctor(tmp_path_factory):
     project = tmp_path_factory.mktemp("doctor")
     inventory = project / "inventory" / "hosts.yml"
     inventory.parent.mkdir()
-    inventory.write_text(INVENTORY)
+    inventory.write_text(LOCAL_GPU_HOSTS)
     # fail_on=never: this test checks what the doctor says, whatever the host's health.
-    proc = subprocess.run(
-        [
-            cli("ansible-playbook"),
-            "-i",
-            str(inventory),
-            os.path.join(ROOT, "playbooks", "doctor.yml"),
-            "-e",
-            "gpu_doctor_fail_on=never",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        cwd=project,
-        env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PWD=str(project)),
-        timeout=300,
-    )
+    proc = run_in_project("playbooks/doctor.yml", inventory, project, "-e", "gpu_doctor_fail_on=never", timeout=300)
     reports = inventory.parent / "reports"
     saved = os.environ.get("GPUHOST_DOCTOR_COPY")
     if saved:
@@ -213,13 +190,7 @@ def test_a_fresh_capture_reads_as_the_live_host(tmp_path, doctor):
     """tools/capture_gpu_fixtures.py saves what the doctor reads: judging the capture gives the live verdicts."""
     _, doc, _ = doctor
     out = tmp_path / "capture"
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tools", "capture_gpu_fixtures.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    proc = run_capture(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     saved = os.environ.get("GPUHOST_DOCTOR_COPY")
     if saved:

@@ -10,20 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from ansible_run import ROOT, _env, cli
+from ansible_run import LOCAL_GPU_HOSTS, ROOT, run_in_project
 from doctor_faults import edited_copy
-
-INVENTORY = """gpu_hosts:
-  hosts:
-    localhost:
-      ansible_connection: local
-      ansible_python_interpreter: "{{ ansible_playbook_python }}"
-      ansible_become: false
-"""
 
 
 def tree_digest(root) -> str:
@@ -44,16 +35,8 @@ def doctor(project, *args):
     """ansible-playbook playbooks/doctor.yml with an inventory in the user's project directory."""
     inventory = project / "inventory" / "hosts.yml"
     inventory.parent.mkdir(parents=True, exist_ok=True)
-    inventory.write_text(INVENTORY)
-    return subprocess.run(
-        [cli("ansible-playbook"), "-i", str(inventory), os.path.join(ROOT, "playbooks", "doctor.yml"), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        cwd=project,
-        env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PWD=str(project)),
-    )
+    inventory.write_text(LOCAL_GPU_HOSTS)
+    return run_in_project("playbooks/doctor.yml", inventory, project, *args)
 
 
 def recap(output: str) -> dict:

@@ -7,12 +7,10 @@ gpu-b none (it failed before its report). The play must list both, and gpu-b as 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import xml.etree.ElementTree as ET
 
 import yaml
-from ansible_run import ROOT, _env, cli
+from ansible_run import run_in_project
 
 REPORT = {
     "verdict": "pass",
@@ -50,22 +48,7 @@ def test_the_fleet_play_lists_every_host_with_its_checks(tmp_path):
     path = tmp_path / "inv" / "hosts.yml"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(inventory))
-    result = subprocess.run(
-        [
-            cli("ansible-playbook"),
-            "-i",
-            str(path),
-            os.path.join(ROOT, "playbooks", "fleet_report.yml"),
-            "-e",
-            "gpuhost_fleet_name=verify",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-        env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PWD=str(tmp_path)),
-    )
+    result = run_in_project("playbooks/fleet_report.yml", path, tmp_path, "-e", "gpuhost_fleet_name=verify")
     assert result.returncode == 0, result.stdout[-4000:]
     reports = tmp_path / "inv" / "reports"
     markdown = (reports / "verify-fleet.md").read_text()

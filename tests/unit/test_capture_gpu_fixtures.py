@@ -10,6 +10,7 @@ import sys
 
 from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_findings import judge
 from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_sources import collect
+from doctor_faults import run_capture
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -23,13 +24,7 @@ def live_run(argv):
 
 def test_a_capture_judges_like_the_host_it_was_taken_from(tmp_path):
     out = tmp_path / "capture"
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tools", "capture_gpu_fixtures.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    proc = run_capture(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (out / "README.md").read_text().startswith("# Captured ")
     assert (out / "proc" / "sys" / "kernel" / "osrelease").exists()
