@@ -159,11 +159,15 @@ def test_modules_and_uvm_are_what_proc_modules_and_dev_say(doctor):
 
 def test_throttle_ecc_and_remap_findings_agree_with_nvidia_smi(doctor):
     _, doc, _ = doctor
-    fields = (
-        "clocks_event_reasons.hw_slowdown,clocks_event_reasons.hw_thermal_slowdown,"
-        "clocks_event_reasons.hw_power_brake_slowdown,ecc.errors.uncorrected.volatile.total"
-    )
-    rows = smi_csv(fields)
+    reasons = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
+    try:  # driver 535+ names them clocks_event_reasons; older drivers clocks_throttle_reasons
+        rows = smi_csv(
+            ",".join(f"clocks_event_reasons.{r}" for r in reasons) + ",ecc.errors.uncorrected.volatile.total"
+        )
+    except subprocess.CalledProcessError:
+        rows = smi_csv(
+            ",".join(f"clocks_throttle_reasons.{r}" for r in reasons) + ",ecc.errors.uncorrected.volatile.total"
+        )
     found = by_id(doc)
     hw = any(cell == "Active" for row in rows for cell in row[:3])
     assert (found["gpu.throttle"]["severity"] == "error") == hw
