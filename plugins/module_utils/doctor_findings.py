@@ -262,6 +262,17 @@ def _secure_boot_finding(facts: dict, settings: dict) -> list[dict]:
                 "prebuilt modules.",
             )
         )
+    elif sb and "nvidia" not in modules:
+        out.append(
+            finding(
+                "driver.secure_boot",
+                "warning",
+                "Secure Boot is on, the NVIDIA module is not loaded, and whether its file is signed cannot be told "
+                "(compressed or missing): an unsigned module would be refused.",
+                evidence,
+                "Check with `modinfo -F signer nvidia`; enrol a MOK that signs DKMS modules if it has no signer.",
+            )
+        )
     else:
         out.append(
             finding(

@@ -32,6 +32,8 @@ MODULE_SIGNATURE_MAGIC = b"~Module signature appended~\n"
 # Where the NVIDIA user-space libraries live: distribution packages, NVIDIA's .run installer, container hosts.
 LIBRARY_DIRS = (
     "usr/lib/x86_64-linux-gnu",
+    "usr/lib/x86_64-linux-gnu/nvidia/current",
+    "usr/lib/aarch64-linux-gnu/nvidia/current",
     "usr/lib/aarch64-linux-gnu",
     "usr/lib64",
     "usr/lib",
@@ -61,6 +63,8 @@ TOOLKIT_PACKAGES = (
 )
 CDI_SPECS = ("etc/cdi/nvidia.yaml", "etc/cdi/nvidia.json", "var/run/cdi/nvidia.yaml", "var/run/cdi/nvidia.json")
 # Processes the doctor looks for (procfs comm names, at most 15 characters).
+# The core module's file: nvidia.ko (Ubuntu's packages, DKMS, NVIDIA's installer) or nvidia-current.ko (Debian).
+NVIDIA_MODULE_FILE = re.compile(r"nvidia(-current)?\.ko(\.(xz|zst|gz))?")
 DOCKERD_PATHS = ("usr/bin/dockerd", "usr/sbin/dockerd", "usr/local/bin/dockerd")
 PROCESSES = ("nv-fabricmanager", "nvidia-persiste", "dockerd", "nv-hostengine")
 # What a live run gets from commands; below another root, read from these files (tools/capture_gpu_fixtures.py).
@@ -202,7 +206,7 @@ def kernel_modules(root: str, kernels: list[str]) -> dict:
             found += [
                 os.path.relpath(os.path.join(directory, name), base)
                 for name in files
-                if re.fullmatch(r"nvidia\.ko(\.(xz|zst|gz))?", name)
+                if NVIDIA_MODULE_FILE.fullmatch(name)
             ]
         result[kernel] = sorted(found)
     return result

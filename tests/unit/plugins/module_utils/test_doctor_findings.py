@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -22,7 +23,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_sources i
     upstream_version,
 )
 from ansible_collections.gpuhost.provision.plugins.module_utils.fleet_report import row_from_doctor
-from doctor_faults import CLEAN, FAULTS, Tree, _mig_on, _pcie_width
+from doctor_faults import CLEAN, FAULTS, Tree, _mig_on, _pcie_width, _secure_boot_unsigned
 
 TODAY = "2026-12-02"
 
@@ -200,3 +201,25 @@ def test_dpkg_status_lists_installed_packages_with_their_selection():
         "nvidia-driver-580": {"version": "580.95.05-0ubuntu1", "status": "installed", "selection": "hold"}
     }
     assert upstream_version("1:580.95.05-0ubuntu1") == "580.95.05"
+
+
+def test_debian_names_its_module_nvidia_current(tree):
+    base = os.path.join(tree.root, "lib/modules/6.8.0-87-generic")
+    os.makedirs(os.path.join(base, "updates/dkms"))
+    os.rename(
+        os.path.join(base, "kernel/nvidia-580srv-open/nvidia.ko"), os.path.join(base, "updates/dkms/nvidia-current.ko")
+    )
+    tree._label("nvidia.ko moved to updates/dkms/nvidia-current.ko (Debian's DKMS name)")
+    found = findings_of(tree.root)
+    assert found["driver.kernel_modules"]["severity"] == "ok"
+    assert found["driver.kernel_modules"]["evidence"]["modules"]["6.8.0-87-generic"] == [
+        "updates/dkms/nvidia-current.ko"
+    ]
+
+
+def test_secure_boot_with_a_module_whose_signature_cannot_be_read_is_a_warning(tree):
+    _secure_boot_unsigned(tree)
+    base = os.path.join(tree.root, "lib/modules/6.8.0-87-generic/kernel/nvidia-580srv-open")
+    os.rename(os.path.join(base, "nvidia.ko"), os.path.join(base, "nvidia.ko.zst"))
+    tree._label("nvidia.ko compressed (renamed .ko.zst)")
+    assert findings_of(tree.root)["driver.secure_boot"]["severity"] == "warning"
