@@ -54,6 +54,14 @@ def finding(fid: str, severity: str, summary: str, evidence=None, fix: str = "")
     return {"id": fid, "severity": severity, "summary": summary, "evidence": evidence or {}, "fix": fix}
 
 
+def graded(fid: str, evidence, cases, ok_summary: str) -> list[dict]:
+    """The finding of the first case (condition, severity, summary, fix) whose condition holds, else ok."""
+    for condition, severity, summary, fix in cases:
+        if condition:
+            return [finding(fid, severity, summary, evidence, fix)]
+    return [finding(fid, "ok", ok_summary, evidence)]
+
+
 def _pci_id(bus_id: str | None) -> str:
     """nvidia-smi's '00000000:00:06.0' -> sysfs's '0000:00:06.0'."""
     return (bus_id or "")[-12:].lower()
@@ -430,7 +438,6 @@ def _label(gpu: dict) -> str:
 def _pcie_finding(facts: dict, settings: dict) -> list[dict]:
     """PCIe link."""
     pairs = _per_gpu(facts)
-    out = []
     narrow, slow, evidence = [], [], {}
     for gpu, device in pairs:
         pcie = gpu["pcie"]
@@ -443,40 +450,33 @@ def _pcie_finding(facts: dict, settings: dict) -> list[dict]:
             narrow.append(f"{_label(gpu)} x{pcie['current_width']} of x{pcie['max_width']}")
         if pcie["current_gen"] and pcie["max_gen"] and pcie["current_gen"] < pcie["max_gen"]:
             slow.append(f"{_label(gpu)} Gen{pcie['current_gen']} of Gen{pcie['max_gen']}")
-    if narrow:
-        out.append(
-            finding(
-                "gpu.pcie_link",
+    return graded(
+        "gpu.pcie_link",
+        evidence,
+        [
+            (
+                narrow,
                 "error",
                 f"PCIe link narrower than it can be: {'; '.join(narrow + slow)}: host-device copies run at a "
                 "fraction of their speed.",
-                evidence,
                 "Reseat the GPU or its riser, or move it to a full-width slot; on a cloud VM, replace the instance.",
-            )
-        )
-    elif slow:
-        out.append(
-            finding(
-                "gpu.pcie_link",
+            ),
+            (
+                slow,
                 "warning",
                 f"PCIe link below its maximum generation: {'; '.join(slow)} (GPUs lower it when idle: confirm "
                 "under load).",
-                evidence,
                 "Check again while the GPU is busy (`nvidia-smi -q -d PCIE`); if it stays low, reseat the card or "
                 "check the slot's BIOS setting.",
-            )
-        )
-    else:
-        out.append(
-            finding("gpu.pcie_link", "ok", "Every GPU's PCIe link runs at its maximum generation and width.", evidence)
-        )
-    return out
+            ),
+        ],
+        "Every GPU's PCIe link runs at its maximum generation and width.",
+    )
 
 
 def _throttle_finding(facts: dict, settings: dict) -> list[dict]:
     """Clock event (throttle) reasons."""
     pairs = _per_gpu(facts)
-    out = []
     hw, sw, evidence = [], [], {}
     for gpu, _ in pairs:
         reasons = gpu["clock_event_reasons"]
@@ -488,38 +488,31 @@ def _throttle_finding(facts: dict, settings: dict) -> list[dict]:
         }
         hw += [f"{_label(gpu)} {name}" for name in HW_SLOWDOWN_REASONS if reasons.get(name)]
         sw += [f"{_label(gpu)} {name}" for name in SW_SLOWDOWN_REASONS if reasons.get(name)]
-    if hw:
-        out.append(
-            finding(
-                "gpu.throttle",
+    return graded(
+        "gpu.throttle",
+        evidence,
+        [
+            (
+                hw,
                 "error",
                 f"The hardware slows the GPU: {', '.join(hw)}.",
-                evidence,
                 "Check cooling and power (temperature, PSU, power brake cable); `nvidia-smi -q -d PERFORMANCE` "
                 "shows which and since when.",
-            )
-        )
-    elif sw:
-        out.append(
-            finding(
-                "gpu.throttle",
+            ),
+            (
+                sw,
                 "warning",
                 f"The driver slows the GPU for heat: {', '.join(sw)}.",
-                evidence,
                 "Improve cooling or airflow; check `nvidia-smi -q -d TEMPERATURE` against the slowdown threshold.",
-            )
-        )
-    else:
-        out.append(
-            finding("gpu.throttle", "ok", "No GPU is slowed by hardware, thermal or power-brake events.", evidence)
-        )
-    return out
+            ),
+        ],
+        "No GPU is slowed by hardware, thermal or power-brake events.",
+    )
 
 
 def _ecc_finding(facts: dict, settings: dict) -> list[dict]:
     """ECC."""
     pairs = _per_gpu(facts)
-    out = []
     volatile, aggregate, pending, evidence = [], [], [], {}
     for gpu, _ in pairs:
         evidence[_label(gpu)] = {
@@ -538,39 +531,34 @@ def _ecc_finding(facts: dict, settings: dict) -> list[dict]:
             and gpu["ecc_mode_pending"] != gpu["ecc_mode_current"]
         ):
             pending.append(f"{_label(gpu)} {gpu['ecc_mode_current']} -> {gpu['ecc_mode_pending']}")
-    if volatile:
-        out.append(
-            finding(
-                "gpu.ecc",
+    return graded(
+        "gpu.ecc",
+        evidence,
+        [
+            (
+                volatile,
                 "error",
                 f"Uncorrectable ECC errors since the driver loaded: {', '.join(volatile)}.",
-                evidence,
                 "Drain the GPU and reset it (`nvidia-smi -r`) or reboot; if they come back, have the GPU replaced.",
-            )
-        )
-    elif aggregate or pending:
-        out.append(
-            finding(
-                "gpu.ecc",
+            ),
+            (
+                aggregate or pending,
                 "warning",
                 "; ".join(
                     ([f"Uncorrectable ECC errors in the GPU's lifetime: {', '.join(aggregate)}"] if aggregate else [])
                     + ([f"ECC mode change pending: {', '.join(pending)}"] if pending else [])
                 )
                 + ".",
-                evidence,
                 "Watch the counts (`nvidia-smi -q -d ECC`); a pending ECC mode change needs a GPU reset or reboot.",
-            )
-        )
-    else:
-        out.append(finding("gpu.ecc", "ok", "No uncorrectable ECC errors.", evidence))
-    return out
+            ),
+        ],
+        "No uncorrectable ECC errors.",
+    )
 
 
 def _memory_remap_finding(facts: dict, settings: dict) -> list[dict]:
     """Remapped rows (Ampere+) and retired pages (Volta and older)."""
     pairs = _per_gpu(facts)
-    out = []
     remap_pending, remap_failed, retire_pending, dbe, evidence = [], [], [], [], {}
     for gpu, _ in pairs:
         rows, pages = gpu.get("remapped_rows"), gpu.get("retired_pages")
@@ -583,46 +571,37 @@ def _memory_remap_finding(facts: dict, settings: dict) -> list[dict]:
             retire_pending.append(_label(gpu))
         if pages and pages.get("double_bit"):
             dbe.append(f"{_label(gpu)} {pages['double_bit']}")
-    if remap_failed:
-        out.append(
-            finding(
-                "gpu.memory_remap",
+    return graded(
+        "gpu.memory_remap",
+        evidence,
+        [
+            (
+                remap_failed,
                 "error",
                 f"Row remapping failed on {', '.join(remap_failed)}: the GPU has no spare rows left for bad memory.",
-                evidence,
                 "Take the GPU out of service and have it replaced (RMA).",
-            )
-        )
-    elif remap_pending or retire_pending:
-        out.append(
-            finding(
-                "gpu.memory_remap",
+            ),
+            (
+                remap_pending or retire_pending,
                 "error",
                 "Bad memory waits for a GPU reset to be remapped or retired on "
                 f"{', '.join(remap_pending + retire_pending)}.",
-                evidence,
                 "Drain the GPU and reset it (`nvidia-smi -r -i <index>`) or reboot, so the remap takes effect.",
-            )
-        )
-    elif dbe:
-        out.append(
-            finding(
-                "gpu.memory_remap",
+            ),
+            (
+                dbe,
                 "warning",
                 f"Pages retired for double-bit errors: {', '.join(dbe)}.",
-                evidence,
                 "Watch the count (`nvidia-smi -q -d PAGE_RETIREMENT`); replace the GPU when it nears the limit (64).",
-            )
-        )
-    else:
-        out.append(finding("gpu.memory_remap", "ok", "No row remap or page retirement pending or failed.", evidence))
-    return out
+            ),
+        ],
+        "No row remap or page retirement pending or failed.",
+    )
 
 
 def _mig_finding(facts: dict, settings: dict) -> list[dict]:
     """MIG."""
     pairs = _per_gpu(facts)
-    out = []
     on, changing, evidence = [], [], {}
     for gpu, _ in pairs:
         evidence[_label(gpu)] = {"current": gpu.get("mig_current"), "pending": gpu.get("mig_pending")}
@@ -631,41 +610,33 @@ def _mig_finding(facts: dict, settings: dict) -> list[dict]:
         if gpu.get("mig_pending") and gpu.get("mig_current") and gpu["mig_pending"] != gpu["mig_current"]:
             changing.append(f"{_label(gpu)} {gpu['mig_current']} -> {gpu['mig_pending']}")
     evidence["expected"] = settings["expect_mig"]
-    if changing:
-        out.append(
-            finding(
-                "gpu.mig",
+    return graded(
+        "gpu.mig",
+        evidence,
+        [
+            (
+                changing,
                 "warning",
                 f"MIG mode change pending: {', '.join(changing)}.",
-                evidence,
                 "Reset the GPU (`nvidia-smi -r`) or reboot to apply it.",
-            )
-        )
-    elif on and not settings["expect_mig"]:
-        out.append(
-            finding(
-                "gpu.mig",
+            ),
+            (
+                on and not settings["expect_mig"],
                 "warning",
                 f"MIG is on on {', '.join(on)}: whole-GPU jobs see MIG instances only, or no GPU until instances "
                 "exist.",
-                evidence,
                 "Turn it off (`nvidia-smi -i <index> -mig 0`, then reset), or set gpu_doctor_expect_mig: true if "
                 "it is meant.",
-            )
-        )
-    elif settings["expect_mig"] and len(on) < len(pairs):
-        out.append(
-            finding(
-                "gpu.mig",
+            ),
+            (
+                settings["expect_mig"] and len(on) < len(pairs),
                 "warning",
                 "MIG is expected but off on some GPUs.",
-                evidence,
                 "Turn it on (`nvidia-smi -i <index> -mig 1`) and create instances.",
-            )
-        )
-    else:
-        out.append(finding("gpu.mig", "ok", "MIG is " + ("on, as expected." if on else "off."), evidence))
-    return out
+            ),
+        ],
+        "MIG is " + ("on, as expected." if on else "off."),
+    )
 
 
 def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
