@@ -164,46 +164,37 @@ def _gpu_findings_present(facts: dict, settings: dict) -> list[dict]:
 def _library_finding(facts: dict, settings: dict) -> list[dict]:
     """Library vs kernel module."""
     loaded = facts["loaded_driver_version"]
-    out = []
     libraries = facts["libraries"]
     packaged = {name: upstream_version(pkg["version"]) for name, pkg in driver_packages(facts).items()}
     versions = set(libraries) | {v for v in packaged.values() if v}
     evidence = {"loaded": loaded, "libnvidia_ml": libraries, "packages": packaged}
-    if loaded is None or not versions:
-        out.append(
-            finding(
-                "driver.library_mismatch",
+    return graded(
+        "driver.library_mismatch",
+        evidence,
+        [
+            (
+                loaded is None or not versions,
                 "skipped",
                 "No loaded module or no user-space driver library found to compare.",
-                evidence,
-            )
-        )
-    elif versions != {loaded}:
-        out.append(
-            finding(
-                "driver.library_mismatch",
+                "",
+            ),
+            (
+                versions != {loaded},
                 "error",
                 f"The loaded kernel module is {loaded} but the user-space driver is "
                 f"{', '.join(sorted(versions - {loaded}))}: "
                 "NVML fails with 'Driver/library version mismatch'.",
-                evidence,
                 "Reboot the host so the upgraded driver's kernel module loads (hold the driver packages to stop "
                 "silent upgrades).",
-            )
-        )
-    else:
-        out.append(
-            finding(
-                "driver.library_mismatch", "ok", f"Kernel module and user-space driver are both {loaded}.", evidence
-            )
-        )
-    return out
+            ),
+        ],
+        f"Kernel module and user-space driver are both {loaded}.",
+    )
 
 
 def _kernel_modules_finding(facts: dict, settings: dict) -> list[dict]:
     """A module for every installed kernel."""
     modules = facts["modules"]
-    out = []
     packaged = driver_packages(facts)
     kmods = facts["kernel_modules"]
     running = facts["running_kernel"]
@@ -212,85 +203,58 @@ def _kernel_modules_finding(facts: dict, settings: dict) -> list[dict]:
     )
     missing = [k for k, found in kmods.items() if not found and not (k == running and "nvidia" in modules)]
     evidence = {"running_kernel": running, "modules": kmods}
-    if not packaged_driver:
-        out.append(
-            finding(
-                "driver.kernel_modules",
+    return graded(
+        "driver.kernel_modules",
+        evidence,
+        [
+            (
+                not packaged_driver,
                 "skipped",
                 "The driver is not installed from dpkg packages: its modules are not per kernel package.",
-                evidence,
-            )
-        )
-    elif missing:
-        out.append(
-            finding(
-                "driver.kernel_modules",
+                "",
+            ),
+            (
+                missing,
                 "error",
                 f"No NVIDIA module for installed kernel(s) {', '.join(missing)}: booting one of them leaves the "
                 "GPUs without a driver.",
-                evidence,
                 "Install the headers and rebuild the module (`apt install linux-headers-<kernel>` then `dkms "
                 "autoinstall -k <kernel>`), "
                 "or the matching linux-modules-nvidia package.",
-            )
-        )
-    else:
-        out.append(
-            finding(
-                "driver.kernel_modules",
-                "ok",
-                f"Every installed kernel ({', '.join(kmods)}) has an NVIDIA module.",
-                evidence,
-            )
-        )
-    return out
+            ),
+        ],
+        f"Every installed kernel ({', '.join(kmods)}) has an NVIDIA module.",
+    )
 
 
 def _secure_boot_finding(facts: dict, settings: dict) -> list[dict]:
     """Secure Boot."""
     modules = facts["modules"]
-    out = []
     sb, signed = facts["secure_boot"], facts["running_module_signed"]
     evidence = {"secure_boot": sb, "running_module_signed": signed, "nvidia_loaded": "nvidia" in modules}
-    if sb is None:
-        out.append(
-            finding(
-                "driver.secure_boot", "skipped", "No EFI SecureBoot variable (legacy boot, or not readable).", evidence
-            )
-        )
-    elif sb and "nvidia" not in modules and signed is False:
-        out.append(
-            finding(
-                "driver.secure_boot",
+    return graded(
+        "driver.secure_boot",
+        evidence,
+        [
+            (sb is None, "skipped", "No EFI SecureBoot variable (legacy boot, or not readable).", ""),
+            (
+                sb and "nvidia" not in modules and signed is False,
                 "error",
                 "Secure Boot is on and the NVIDIA module for the running kernel is unsigned: the kernel refuses "
                 "to load it.",
-                evidence,
                 "Enrol a MOK that signs DKMS modules (`mokutil --import`), or use the distribution's signed "
                 "prebuilt modules.",
-            )
-        )
-    elif sb and "nvidia" not in modules:
-        out.append(
-            finding(
-                "driver.secure_boot",
+            ),
+            (
+                sb and "nvidia" not in modules,
                 "warning",
                 "Secure Boot is on, the NVIDIA module is not loaded, and whether its file is signed cannot be told "
                 "(compressed or missing): an unsigned module would be refused.",
-                evidence,
                 "Check with `modinfo -F signer nvidia`; enrol a MOK that signs DKMS modules if it has no signer.",
-            )
-        )
-    else:
-        out.append(
-            finding(
-                "driver.secure_boot",
-                "ok",
-                f"Secure Boot is {'on' if sb else 'off'}; nothing stops the module loading.",
-                evidence,
-            )
-        )
-    return out
+            ),
+        ],
+        f"Secure Boot is {'on' if sb else 'off'}; nothing stops the module loading.",
+    )
 
 
 def _nouveau_finding(facts: dict, settings: dict) -> list[dict]:
