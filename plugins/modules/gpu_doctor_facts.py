@@ -17,7 +17,7 @@ description:
   - Judges it into findings, each with an C(id), a C(severity) (C(error), C(warning), C(ok), or C(skipped)
     where the check does not apply), the C(evidence) it read and the C(fix) in one sentence. docs/doctor.md
     lists them all.
-  - Does not fail on findings: the gpu_doctor role fails on RV(verdict) after the reports are written.
+  - It does not fail on findings; the gpu_doctor role fails on RV(failing) after the reports are written.
 version_added: 0.3.0
 author: gpuhost contributors
 options:
