@@ -275,6 +275,19 @@ def _old_branch(t):
     t.write("var/run/cdi/.nvidia.yaml.driver-version", "535.274.02\n", "stamp for R535")
 
 
+def _nvlink_text(inactive=()):
+    links = "".join(f"\t Link {n}: {'<inactive>' if n in inactive else '26.562 GB/s'}\n" for n in range(18))
+    return "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-ebf1a1f3-5d82-16b8-c385-621f039df60f)\n" + links
+
+
+def _nvlink_down(t):
+    t.write("commands/nvidia-smi-nvlink-s.txt", _nvlink_text(inactive=(4, 11)), "18 NVLink links, 4 and 11 inactive")
+
+
+def _nvlink_up(t):
+    t.write("commands/nvidia-smi-nvlink-s.txt", _nvlink_text(), "18 NVLink links, all active")
+
+
 def _no_gpu(t):
     shutil.rmtree(os.path.join(t.root, GPU_SYSFS))
     t.remove(XML, "no GPU")
@@ -317,4 +330,5 @@ FAULTS = {
     "driver packages not held": (_unheld, "apt.holds", "warning", "apt-mark hold"),
     "driver branch past end of life": (_old_branch, "driver.branch", "warning", "2026-06-30"),
     "no GPU": (_no_gpu, "gpu.present", "error", "No NVIDIA GPU"),
+    "NVLink links down": (_nvlink_down, "gpu.nvlink", "warning", "GPU 0 link(s) 4, 11"),
 }

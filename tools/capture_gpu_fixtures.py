@@ -97,6 +97,7 @@ def _commands(cap: Capture) -> None:
     cap.command([smi, "-q", "-x"], files["nvidia_smi"], files["nvidia_smi_error"])
     cap.command([smi, "-q"], "commands/nvidia-smi-q.txt")
     cap.command([smi, "topo", "-m"], "commands/nvidia-smi-topo.txt")
+    cap.command([smi, "nvlink", "-s"], files["nvlink"])
     cap.command(
         [
             smi,

@@ -616,6 +616,42 @@ def _gpu_health_findings(facts: dict, settings: dict) -> list[dict]:
     ]
 
 
+def _nvlink_finding(facts: dict) -> dict:
+    """NVLink links down: a GPU with some links active and others not. No active link at all (a PCIe card, or
+    one GPU of a baseboard in a VM) is not judged."""
+    links = facts.get("nvlink") or {}
+    evidence = {
+        f"GPU {gpu}": {
+            "active": sorted(k for k, on in state.items() if on),
+            "inactive": sorted(k for k, on in state.items() if not on),
+        }
+        for gpu, state in links.items()
+    }
+    if not any(any(state.values()) for state in links.values()):
+        return finding(
+            "gpu.nvlink", "skipped", "No active NVLink on this host (PCIe GPUs, or no NVLink peers visible).", evidence
+        )
+    down = [
+        f"GPU {gpu} link(s) {', '.join(map(str, sorted(k for k, on in state.items() if not on)))}"
+        for gpu, state in links.items()
+        if any(state.values()) and not all(state.values())
+    ]
+    (result,) = graded(
+        "gpu.nvlink",
+        evidence,
+        [
+            (
+                down,
+                "warning",
+                f"NVLink links down: {'; '.join(down)}: collectives fall back to fewer links or PCIe.",
+                "Reset the GPUs (`nvidia-smi -r`) or reboot; links that stay down need the baseboard serviced.",
+            )
+        ],
+        "Every NVLink link is up.",
+    )
+    return result
+
+
 def _xid_finding(facts: dict) -> dict:
     log = facts["kernel_log"]
     if log["source"] is None:
@@ -1010,6 +1046,7 @@ def judge(facts: dict, settings: dict | None = None) -> list[dict]:
     out += _driver_findings(facts, settings)
     out += _gpu_health_findings(facts, settings)
     out.append(_xid_finding(facts))
+    out.append(_nvlink_finding(facts))
     out.append(_fabric_finding(facts))
     out += _container_findings(facts, settings)
     out.append(_apt_finding(facts))

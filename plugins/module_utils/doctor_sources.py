@@ -73,6 +73,7 @@ COMMAND_FILES = {
     "nvidia_smi_error": "commands/nvidia-smi-q.err",
     "kernel_log": "commands/kernel-log.txt",
     "data_root_space": "commands/data-root-space.json",
+    "nvlink": "commands/nvidia-smi-nvlink-s.txt",
 }
 XID_LINE = re.compile(r"NVRM: Xid \((?P<device>[^)]*)\): (?P<xid>\d+)(?:, (?P<text>.*))?")
 SMI_VERSION_MISMATCH = "Driver/library version mismatch"
@@ -381,6 +382,22 @@ def parse_xid(kernel_log: str) -> list[dict]:
     return found
 
 
+def parse_nvlink_status(text: str | None) -> dict:
+    """`nvidia-smi nvlink -s` (screen text: NVLink state is not in -q -x): {gpu index: {link: active}}."""
+    links: dict = {}
+    current = None
+    for line in (text or "").splitlines():
+        gpu = re.match(r"^GPU (\d+):", line)
+        if gpu:
+            current = int(gpu.group(1))
+            links[current] = {}
+            continue
+        link = re.match(r"^\s+Link (\d+): (.*)$", line)
+        if link and current is not None:
+            links[current][int(link.group(1))] = "inactive" not in link.group(2).lower()
+    return links
+
+
 def cdi_specs(root: str) -> list[dict]:
     """NVIDIA CDI specs present, with the driver versions their library paths name and the role's stamp file."""
     specs = []
@@ -482,6 +499,11 @@ def collect(root: str = "/", run=None, nvidia_smi: str = "nvidia-smi") -> dict:
     }
     facts["smi"] = _smi(root, run, nvidia_smi)
     facts["kernel_log"] = _kernel_log(root, run)
+    if run is not None:
+        rc, out, _ = run([nvidia_smi, "nvlink", "-s"])
+        facts["nvlink"] = parse_nvlink_status(out if rc == 0 else "")
+    else:
+        facts["nvlink"] = parse_nvlink_status(read(root, COMMAND_FILES["nvlink"]))
     # Docker's data-root free space: statvfs on a live host, the captured figures below another root.
     data_root = facts["docker_daemon"]["data_root"]
     if live:

@@ -12,7 +12,8 @@ description:
     the PCI devices of vendor 0x10de and their PCIe links in sysfs, C(/proc/driver/nvidia/version),
     C(/proc/modules), dpkg's status (driver, kernel, Docker and toolkit packages and their holds), the NVIDIA
     module of every installed kernel under C(/lib/modules), the Secure Boot EFI variable, Xid lines in the
-    kernel log since boot (C(journalctl -k -b), else C(dmesg)), Docker's daemon.json, NVIDIA CDI specs, the
+    kernel log since boot (C(journalctl -k -b), else C(dmesg)), NVLink state (C(nvidia-smi nvlink -s)),
+    Docker's daemon.json, NVIDIA CDI specs, the
     free space on Docker's data-root and unattended-upgrades' package blacklist.
   - Judges it into findings, each with an C(id), a C(severity) (C(error), C(warning), C(ok), or C(skipped)
     where the check does not apply), the C(evidence) it read and the C(fix) in one sentence. docs/doctor.md

@@ -23,7 +23,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.doctor_sources i
     upstream_version,
 )
 from ansible_collections.gpuhost.provision.plugins.module_utils.fleet_report import row_from_doctor
-from doctor_faults import CLEAN, FAULTS, Tree, _mig_on, _pcie_width, _secure_boot_unsigned
+from doctor_faults import CLEAN, FAULTS, Tree, _mig_on, _nvlink_text, _nvlink_up, _pcie_width, _secure_boot_unsigned
 
 TODAY = "2026-12-02"
 
@@ -223,3 +223,15 @@ def test_secure_boot_with_a_module_whose_signature_cannot_be_read_is_a_warning(t
     os.rename(os.path.join(base, "nvidia.ko"), os.path.join(base, "nvidia.ko.zst"))
     tree._label("nvidia.ko compressed (renamed .ko.zst)")
     assert findings_of(tree.root)["driver.secure_boot"]["severity"] == "warning"
+
+
+def test_nvlink_all_up_is_ok_and_none_active_is_not_judged(tree):
+    assert findings_of(CLEAN)["gpu.nvlink"]["severity"] == "skipped"  # the capture has no NVLink status
+    _nvlink_up(tree)
+    assert findings_of(tree.root)["gpu.nvlink"]["severity"] == "ok"
+    tree.write(
+        "commands/nvidia-smi-nvlink-s.txt",
+        _nvlink_text(inactive=range(18)),
+        "every link inactive (one GPU of a baseboard in a VM)",
+    )
+    assert findings_of(tree.root)["gpu.nvlink"]["severity"] == "skipped"
