@@ -80,3 +80,28 @@ def run_playbook(playbook: str, inventory: str, *args: str) -> subprocess.Comple
         cwd=ROOT,
         env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg")),
     )
+
+
+# An inventory of this machine as the one GPU host, for playbooks that target gpu_hosts (the doctor's tests).
+LOCAL_GPU_HOSTS = """gpu_hosts:
+  hosts:
+    localhost:
+      ansible_connection: local
+      ansible_python_interpreter: "{{ ansible_playbook_python }}"
+      ansible_become: false
+"""
+
+
+def run_in_project(playbook: str, inventory: str, project: str, *args: str, timeout: int | None = None):
+    """ansible-playbook as a user runs it from their own project: working directory (and PWD) there, the
+    repo's ansible.cfg, the collection from this checkout. Output on one stream; the caller asserts on it."""
+    return subprocess.run(
+        [cli("ansible-playbook"), "-i", str(inventory), os.path.join(ROOT, playbook), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        cwd=project,
+        env=_env(ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), PWD=str(project)),
+        timeout=timeout,
+    )
