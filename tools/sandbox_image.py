@@ -53,12 +53,9 @@ STANDIN_GPUS = [
     ("0000:00:07.0", "0x20b5", "0x1533", "0x030200"),
     ("0000:00:08.0", "0x24b0", "0x14ad", "0x030000"),
 ]
-TEST_KEY = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "apt_mirror", "keys", "mirror.pub.asc"
-)
-UBUNTU_DRIVERS_BUILDER = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "ubuntu_drivers", "build.py"
-)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEST_KEY = os.path.join(REPO, "tests", "fixtures", "apt_mirror", "keys", "mirror.pub.asc")
+UBUNTU_DRIVERS_BUILDER = os.path.join(REPO, "tests", "fixtures", "ubuntu_drivers", "build.py")
 
 
 def image_name(suite: str) -> str:
@@ -206,7 +203,7 @@ def build_standin(suite: str, name: str, base: str) -> None:
     if not image_exists(base):
         build(DEFAULT_SUITE, DEFAULT_MIRROR, base, None)
     with tempfile.TemporaryDirectory(prefix="gpuhost-standin-") as stage:
-        os.chmod(stage, 0o755)
+        os.chmod(stage, 0o755)  # noqa: S103 mounted into the build container as /stage
         standin_files(suite, stage)
         script = (
             "set -e; apt-get -q update >/dev/null; "

@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 
 # `ubuntu-drivers list [--gpgpu] [--include-dkms]` lines (the `list` command of the ubuntu-drivers script).
-_LIST_LINE = re.compile(r"^(?P<pkg>[a-z0-9][a-z0-9+.-]+)(?:, \(kernel modules provided by (?P<mod>[a-z0-9][a-z0-9+.-]+|None)\))?$")
+_LIST_LINE = re.compile(
+    r"^(?P<pkg>[a-z0-9][a-z0-9+.-]+)(?:, \(kernel modules provided by (?P<mod>[a-z0-9][a-z0-9+.-]+|None)\))?$"
+)
 # Ubuntu's driver flavours: 580, 580-open, 580-server, 580-server-open.
 _BRANCH = re.compile(r"^(?:nvidia:)?(?P<flavour>[0-9]{3}(?:-server)?(?:-open)?)$")
 # The first GPU generation NVIDIA's open kernel modules support is Turing; its PCI device IDs start at
@@ -79,7 +81,9 @@ def nvswitch_present(devices: list[dict]) -> bool:
     return any(int(str(dev.get("device_id", "0")), 16) in NVSWITCH_DEVICE_IDS for dev in devices)
 
 
-def plan(entries: list[dict], branch: str, gpgpu: bool, include_dkms: bool, kernel: str = "the newest installed kernel") -> dict:
+def plan(
+    entries: list[dict], branch: str, gpgpu: bool, include_dkms: bool, kernel: str = "the newest installed kernel"
+) -> dict:
     """What `ubuntu-drivers install [--gpgpu] nvidia:BRANCH [--include-dkms]` will install, from `list`.
 
     `entries` is parse_list() of `ubuntu-drivers list [--gpgpu] --include-dkms`. Returns
@@ -113,7 +117,13 @@ def plan(entries: list[dict], branch: str, gpgpu: bool, include_dkms: bool, kern
             "(needs the kernel headers, and under Secure Boot an enrolled MOK key)."
         )
     userspace = f"nvidia-headless-no-dkms-{flavour}" if gpgpu else driver
-    return {"driver": driver, "userspace": userspace, "modules": modules, "dkms": dkms, "packages": [userspace, modules]}
+    return {
+        "driver": driver,
+        "userspace": userspace,
+        "modules": modules,
+        "dkms": dkms,
+        "packages": [userspace, modules],
+    }
 
 
 def install_argv(branch: str, gpgpu: bool, include_dkms: bool) -> list[str]:
@@ -134,8 +144,11 @@ def parse_dpkg_status(output: str) -> dict[str, dict]:
         if len(parts) != 3:
             continue
         name, status, version = (p.strip() for p in parts)
-        packages[name] = {"installed": status.startswith("ii") or status.startswith("hi"), "status": status,
-                          "version": version}
+        packages[name] = {
+            "installed": status.startswith("ii") or status.startswith("hi"),
+            "status": status,
+            "version": version,
+        }
     return packages
 
 
@@ -171,4 +184,3 @@ def hold_set(installed: list[str], branch: str) -> list[str]:
 def version_key(kernel: str) -> tuple:
     """Sort key for kernel versions such as 6.8.0-1041-azure (numbers compared as numbers)."""
     return tuple(int(part) for part in re.findall(r"[0-9]+", kernel))
-

@@ -235,8 +235,12 @@ def main():
                 f"'{' '.join(argv)}' exited {rc} but {', '.join(still)} is not installed (dpkg says "
                 f"{', '.join(after.get(p, {}).get('status', 'not known') for p in still)}); nothing was held and "
                 "the host was not rebooted. "
-                + (f"apt's locks are held: {holders}: wait for that process (unattended-upgrades?) to finish, or "
-                   "stop it, then rerun. " if holders else "")
+                + (
+                    f"apt's locks are held: {holders}: wait for that process (unattended-upgrades?) to finish, or "
+                    "stop it, then rerun. "
+                    if holders
+                    else ""
+                )
                 + (f"apt said: {apt_errors(out + err)}. " if apt_errors(out + err) else "")
                 + "Fix what apt reports (`apt-get -f install`, `dpkg --configure -a`) and rerun."
             ),

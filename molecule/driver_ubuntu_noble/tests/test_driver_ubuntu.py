@@ -55,8 +55,13 @@ def test_converge_installed_exactly_what_ubuntu_drivers_picks_plus_nvidia_utils(
 
 def test_userspace_is_held_and_kernel_module_metapackages_are_not(host):
     have = installed(host)
-    for name in (f"nvidia-headless-no-dkms-{BRANCH}", f"nvidia-utils-{BRANCH}", f"libnvidia-compute-{BRANCH}",
-                 f"nvidia-compute-utils-{BRANCH}", f"nvidia-kernel-common-{BRANCH}"):
+    for name in (
+        f"nvidia-headless-no-dkms-{BRANCH}",
+        f"nvidia-utils-{BRANCH}",
+        f"libnvidia-compute-{BRANCH}",
+        f"nvidia-compute-utils-{BRANCH}",
+        f"nvidia-kernel-common-{BRANCH}",
+    ):
         assert have[name] == "hi", name
     # linux-modules-nvidia-* follow the kernel metapackage: a new kernel brings its module.
     assert all(state == "ii" for name, state in have.items() if name.startswith("linux-modules-nvidia-")), have
@@ -91,7 +96,8 @@ def test_check_mode_reports_the_install_it_would_do(host, run_play):
     assert result.returncode == 0, result.stdout[-3000:]
     modules = offered(host)["nvidia-driver-570-server"]
     assert (
-        f"Would run ubuntu-drivers install --gpgpu nvidia:570-server, installing nvidia-headless-no-dkms-570-server, {modules}"
+        "Would run ubuntu-drivers install --gpgpu nvidia:570-server, installing "
+        f"nvidia-headless-no-dkms-570-server, {modules}"
         in result.stdout
     ), result.stdout[-3000:]
     assert not [p for p in installed(host) if "570" in p]
@@ -113,8 +119,13 @@ def test_no_driver_for_the_branch_fails_naming_what_is_offered(host, run_play):
 
 def test_branch_below_the_minimum_fails_before_install(host, run_play):
     before = installed(host)
-    result = run_play(extra_vars={"nvidia_driver_ubuntu_branch": "570-server", "nvidia_driver_min_version": "580",
-                                  "nvidia_driver_reboot": True})
+    result = run_play(
+        extra_vars={
+            "nvidia_driver_ubuntu_branch": "570-server",
+            "nvidia_driver_min_version": "580",
+            "nvidia_driver_reboot": True,
+        }
+    )
     failed_before_changes(host, result, before)
     assert "nvidia_driver_ubuntu_branch 570-server is older than nvidia_driver_min_version 580" in result.stdout
 
@@ -158,8 +169,13 @@ def unattended_upgrades_holding_the_lock(host):
 def test_dpkg_lock_held_by_unattended_upgrades_fails_naming_it(host, run_play, unattended_upgrades_holding_the_lock):
     pid = unattended_upgrades_holding_the_lock
     before = installed(host)
-    result = run_play(extra_vars={"nvidia_driver_ubuntu_branch": "570-server", "nvidia_driver_apt_lock_timeout": 4,
-                                  "nvidia_driver_reboot": True})
+    result = run_play(
+        extra_vars={
+            "nvidia_driver_ubuntu_branch": "570-server",
+            "nvidia_driver_apt_lock_timeout": 4,
+            "nvidia_driver_reboot": True,
+        }
+    )
     failed_before_changes(host, result, before)
     assert f"/var/lib/dpkg/lock-frontend by process {pid} (/usr/bin/python3 /usr/bin/unattended-upgrade)" in (
         result.stdout
