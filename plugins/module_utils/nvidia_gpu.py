@@ -31,8 +31,33 @@ class NvidiaSmiError(ValueError):
     """nvidia-smi printed something this parser cannot read."""
 
 
+# NVSwitch (class 0x0680, "bridge: other"): gen2 (HGX A100) 0x1af1, gen3 (HGX H100/H200) 0x22a3/0x22a4.
+NVSWITCH_DEVICE_IDS = ("0x1af1", "0x22a3", "0x22a4")
+# The EFI variable SecureBoot-<EFI global variable GUID>: 4 bytes of attributes, then 1 byte, 1 = enabled.
+SECURE_BOOT_EFIVAR = "firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+
 def pci_gpus(sysfs: str = "/sys") -> list[dict]:
     """NVIDIA display/3D controllers under <sysfs>/bus/pci/devices, sorted by address."""
+    return [dev for dev in _pci_nvidia(sysfs) if dev["class"].startswith(DISPLAY_CLASS_PREFIX)]
+
+
+def pci_nvswitches(sysfs: str = "/sys") -> list[dict]:
+    """NVIDIA NVSwitch devices under <sysfs>/bus/pci/devices (hosts that need Fabric Manager)."""
+    return [dev for dev in _pci_nvidia(sysfs) if dev["device_id"] in NVSWITCH_DEVICE_IDS]
+
+
+def secure_boot_from_efivars(sysfs: str = "/sys") -> bool | None:
+    """Secure Boot from the SecureBoot EFI variable: True/False, None where it cannot be read (BIOS boot)."""
+    try:
+        with open(os.path.join(sysfs, SECURE_BOOT_EFIVAR), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return data[4] == 1 if len(data) >= 5 else None
+
+
+def _pci_nvidia(sysfs: str) -> list[dict]:
     root = os.path.join(sysfs, "bus", "pci", "devices")
     found = []
     try:
@@ -49,7 +74,7 @@ def pci_gpus(sysfs: str = "/sys") -> list[dict]:
                 device = handle.read().strip().lower()
         except OSError:
             continue
-        if vendor == NVIDIA_VENDOR and pci_class.startswith(DISPLAY_CLASS_PREFIX):
+        if vendor == NVIDIA_VENDOR:
             found.append({"address": address, "device_id": device, "class": pci_class})
     return found
 

@@ -25,6 +25,13 @@ options:
     description: The nvidia-smi command; looked up on PATH.
     type: str
     default: nvidia-smi
+  sysfs_root:
+    description:
+      - Where sysfs is mounted, read for the PCI devices (C(SYSFS_ROOT/bus/pci/devices)) and the Secure Boot
+        EFI variable. V(/sys) on every real host; tests point it at a fake sysfs (the Ubuntu stand-in
+        test image's C(/opt/gpuhost-standin/sys)), the way ubuntu-drivers reads C(UBUNTU_DRIVERS_SYS_DIR).
+    type: path
+    default: /sys
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -62,6 +69,15 @@ ansible_facts:
           type: list
           elements: dict
           sample: [{"address": "0000:00:07.0", "device_id": "0x2330", "class": "0x030200"}]
+        nvswitch_devices:
+          description: NVIDIA NVSwitch devices on the PCI bus (hosts that need Fabric Manager).
+          type: list
+          elements: dict
+          sample: [{"address": "0000:c1:00.0", "device_id": "0x22a3", "class": "0x068000"}]
+        secure_boot:
+          description: Secure Boot as the SecureBoot EFI variable says; null where it cannot be read (BIOS boot).
+          type: bool
+          sample: false
         driver_loaded:
           description: Whether /proc/driver/nvidia/version exists (the kernel module is loaded).
           type: bool
@@ -106,6 +122,8 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_gpu impor
     parse_cuda_version,
     parse_query_gpu,
     pci_gpus,
+    pci_nvswitches,
+    secure_boot_from_efivars,
 )
 
 PROC_VERSION = "/proc/driver/nvidia/version"
@@ -140,14 +158,18 @@ def main():
         argument_spec={
             "require_nvidia_smi": {"type": "bool", "default": True},
             "nvidia_smi": {"type": "str", "default": "nvidia-smi"},
+            "sysfs_root": {"type": "path", "default": "/sys"},
         },
         supports_check_mode=True,
     )
     proc_text = read_proc_version()
     gpus, cuda_version, error = query_smi(module)
     driver_version = loaded_driver_version(proc_text) or (gpus[0]["driver_version"] if gpus else None)
+    sysfs = module.params["sysfs_root"]
     facts = {
-        "pci_devices": pci_gpus(),
+        "pci_devices": pci_gpus(sysfs),
+        "nvswitch_devices": pci_nvswitches(sysfs),
+        "secure_boot": secure_boot_from_efivars(sysfs),
         "driver_loaded": proc_text is not None,
         "driver_version": driver_version,
         "cuda_version": cuda_version,

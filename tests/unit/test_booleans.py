@@ -21,14 +21,6 @@ JINJA = re.compile(r"{{.*?}}|{%.*?%}", re.DOTALL)
 # and nvidia_driver's booleans). Remove an entry once its file reads the variable through `| bool`.
 PENDING = {
     ("roles/nvidia_container_toolkit/tasks/docker_runtime.yml", "nvidia_container_toolkit_default_runtime"),
-    ("roles/nvidia_driver/tasks/configure.yml", "nvidia_driver_hold"),
-    ("roles/nvidia_driver/tasks/configure.yml", "nvidia_driver_blacklist_nouveau"),
-    ("roles/nvidia_driver/tasks/preflight.yml", "nvidia_driver_install_without_gpu"),
-    ("roles/nvidia_driver/tasks/preflight.yml", "nvidia_driver_secure_boot_mok_enrolled"),
-    ("roles/nvidia_driver/tasks/install_debian.yml", "nvidia_driver_kernel_headers"),
-    ("roles/nvidia_driver/tasks/install_ubuntu.yml", "nvidia_driver_kernel_headers"),
-    ("roles/nvidia_driver/tasks/install_ubuntu.yml", "nvidia_driver_ubuntu_gpgpu"),
-    ("roles/nvidia_driver/tasks/reboot.yml", "nvidia_driver_reboot"),
 }
 
 

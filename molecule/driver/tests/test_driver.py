@@ -28,7 +28,10 @@ def test_no_reboot_happened_even_though_allowed(host):
 
 def test_reboot_pending_is_recorded_as_a_local_fact(host):
     fact = json.loads(host.file("/etc/ansible/facts.d/gpuhost_nvidia_driver.fact").content_string)
-    assert fact == {"reboot_pending": True, "gpus_on_pci_bus": 0}
+    assert fact["reboot_pending"] is True and fact["gpus_on_pci_bus"] == 0
+    # The installed driver's upstream version (Debian's nvidia-smi package), recorded for the next run.
+    assert fact["installed"] == host.check_output("dpkg-query -W -f '${Version}' nvidia-smi").split("-")[0]
+    assert fact["rebooted_for"] == ""
 
 
 def test_rerun_says_reboot_pending_and_changes_nothing(run_play):

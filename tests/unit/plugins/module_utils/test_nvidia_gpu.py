@@ -1,3 +1,4 @@
+import importlib.util
 import os
 
 import pytest
@@ -7,6 +8,8 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_gpu impor
     parse_cuda_version,
     parse_query_gpu,
     pci_gpus,
+    pci_nvswitches,
+    secure_boot_from_efivars,
 )
 
 H100 = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "nvidia_smi", "h100")
@@ -91,3 +94,43 @@ def test_pci_scan_counts_nvidia_display_controllers_only(tmp_path):
 
 def test_pci_scan_without_sysfs_finds_nothing(tmp_path):
     assert pci_gpus(str(tmp_path / "missing")) == []
+
+
+def write(path, text, mode="w"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode) as handle:
+        handle.write(text)
+
+
+def fake_device(sysfs, address, device, pci_class):
+    for name, value in (("vendor", "0x10de"), ("device", device), ("class", pci_class)):
+        write(os.path.join(sysfs, "bus", "pci", "devices", address, name), value + "\n")
+
+
+def test_sysfs_root_gpus_nvswitches_and_secure_boot(tmp_path):
+    sysfs = str(tmp_path)
+    fake_device(sysfs, "0000:00:07.0", "0x20b5", "0x030200")
+    fake_device(sysfs, "0000:c1:00.0", "0x22a3", "0x068000")
+    assert [d["device_id"] for d in pci_gpus(sysfs)] == ["0x20b5"]  # the NVSwitch is no GPU
+    assert [d["device_id"] for d in pci_nvswitches(sysfs)] == ["0x22a3"]
+    assert secure_boot_from_efivars(sysfs) is None  # no EFI variables: BIOS boot or not readable
+    var = os.path.join(sysfs, "firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+    write(var, b"\x06\x00\x00\x00\x01", "wb")
+    assert secure_boot_from_efivars(sysfs) is True
+    write(var, b"\x06\x00\x00\x00\x00", "wb")
+    assert secure_boot_from_efivars(sysfs) is False
+
+
+def test_the_standin_image_sysfs_is_what_the_facts_module_reads(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "sandbox_image", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "tools", "sandbox_image.py")
+    )
+    sandbox_image = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sandbox_image)
+    sandbox_image.write_fake_sysfs(str(tmp_path))
+    assert [(d["address"], d["device_id"]) for d in pci_gpus(str(tmp_path))] == [
+        ("0000:00:07.0", "0x20b5"),
+        ("0000:00:08.0", "0x24b0"),
+    ]
+    modalias = (tmp_path / "devices" / "pci0000:00" / "0000:00:07.0" / "modalias").read_text().strip()
+    assert modalias == "pci:v000010DEd000020B5sv000010DEsd00001533bc03sc02i00"
