@@ -9,6 +9,8 @@ line statically.
 import os
 import re
 
+import pytest
+
 # The roles' booleans a user would flip on the command line, as the strings -e produces.
 STRINGS = {
     "docker_users_create": "false",
@@ -28,6 +30,9 @@ def task_results(stdout):
 
 
 def test_site_yml_reads_false_strings_as_false(host, run_play):
+    if host.system_info.codename != "bookworm":
+        # site.yml's driver role supports Debian 12 (and Ubuntu), not Debian 13: it refuses trixie by name.
+        pytest.skip("site.yml runs on bookworm; on trixie its nvidia_driver preflight refuses Debian 13")
     site = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "site.yml")
     result = run_play(site, extra_vars={"gpuhost_hosts": "all", **STRINGS}, check=True)
     assert "must have a boolean result" not in result.stdout, result.stdout[-3000:]

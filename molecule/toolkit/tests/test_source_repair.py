@@ -6,10 +6,15 @@ host, the docker role's installs included. A rerun of site.yml with good values 
 
 import os
 
+import pytest
+
 SOURCE = "/etc/apt/sources.list.d/nvidia-container-toolkit.sources"
 
 
 def test_a_broken_source_of_ours_is_repaired_by_a_rerun(host, run_play):
+    if host.system_info.codename != "bookworm":
+        # site.yml's driver role supports Debian 12 (and Ubuntu), not Debian 13: it refuses trixie by name.
+        pytest.skip("site.yml runs on bookworm; on trixie its nvidia_driver preflight refuses Debian 13")
     good = host.file(SOURCE).content_string
     host.check_output(
         f"printf '# Managed by gpuhost.provision (Ansible); local changes are overwritten.\\nTypes: deb\\n"
