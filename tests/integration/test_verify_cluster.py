@@ -161,3 +161,24 @@ def test_a_rendezvous_name_that_does_not_resolve_fails_naming_the_host(cluster):
     assert proc.returncode != 0
     assert f"{first} cannot resolve the rendezvous host gpuhost-cluster-nosuch.invalid ({first})" in proc.stdout
     assert f"or set gpu_verify_cluster_master_addr to {first}'s IP address" in proc.stdout
+
+
+def test_a_rendezvous_port_another_process_holds_fails_naming_the_host(cluster):
+    inventory, (first, _) = cluster
+    # A leftover job holding the port, as a torchrun of an earlier run would; it records its pid to be ended.
+    holder = (
+        "import os, socket, time; s = socket.socket(); s.bind(('', 29500)); s.listen(); "
+        "open('/run/gpuhost-port-holder.pid', 'w').write(str(os.getpid())); time.sleep(300)"
+    )
+    docker("exec", "-d", first, "python3", "-c", holder)
+    try:
+        deadline = time.monotonic() + 30
+        while docker("exec", first, "test", "-s", "/run/gpuhost-port-holder.pid", check=False).returncode != 0:
+            assert time.monotonic() < deadline, "the holder did not bind within 30 s"
+            time.sleep(0.5)
+        proc, _ = verify_cluster(inventory)
+    finally:
+        docker("exec", first, "sh", "-c", "kill $(cat /run/gpuhost-port-holder.pid)", check=False)
+    assert proc.returncode != 0
+    assert f"{first}: TCP port 29500 is in use (port 29500 cannot be bound: Address already in use)" in proc.stdout
+    assert "or set gpu_verify_cluster_port to a free port" in proc.stdout

@@ -6,7 +6,7 @@ transport (NET/Socket on lo) as between two machines; NVLink SHARP (NVLS) is off
 What this cannot show: a real network between hosts, a firewall, InfiniBand. Skipped below 2 GPUs.
 
 Run as root on the GPU host: `make gpu-test` (with the others), or
-`python3 -m pytest -m gpu tests/gpu/test_two_nodes_one_host.py`.
+`python3 -m pytest -m gpu tests/gpu/test_gpu_two_nodes.py`.
 """
 
 from __future__ import annotations
