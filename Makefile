@@ -35,9 +35,11 @@ prereqs:
 
 setup: $(BIN)/ansible-playbook .collections/ansible_collections/gpuhost/provision  ## virtualenv + collection link
 
-image: setup  ## the sandbox/test host images (cached): bookworm, and trixie for the toolkit_trixie scenario
+image: setup  ## the sandbox/test host images (cached): bookworm, trixie (toolkit_trixie), the Ubuntu stand-ins (driver_ubuntu_*)
 	$(BIN)/python tools/sandbox_image.py
 	$(BIN)/python tools/sandbox_image.py --suite trixie
+	$(BIN)/python tools/sandbox_image.py --suite noble-standin
+	$(BIN)/python tools/sandbox_image.py --suite jammy-standin
 
 sandbox: image  ## start the disposable sandbox host
 	$(BIN)/python tools/sandbox.py up

@@ -11,7 +11,7 @@ description:
   - Returns the branch series (default C(580-server), NVIDIA's long-term support branch) with C(-open)
     where every GPU's PCI device ID is Turing (0x1e00) or newer, the proprietary flavour otherwise (Volta,
     Pascal and older are not supported by NVIDIA's open kernel modules; Blackwell needs them).
-  - The same file provides C(nvidia_hold_set) (the installed packages of a branch the role holds: userspace
+  - The same file provides C(nvidia_hold_set) (the installed packages of a branch the role holds, userspace
     and DKMS, never C(linux-modules-nvidia-*)) and C(nvidia_nvswitch_present).
 positional: series
 options:

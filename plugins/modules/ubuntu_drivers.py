@@ -13,7 +13,7 @@ description:
     are installed. Nothing to install reports C(changed=false); no English text is matched.
   - Otherwise runs C(ubuntu-drivers install [--gpgpu] nvidia:BRANCH) and reads dpkg again. ubuntu-drivers
     exits 0 even when its C(apt-get install) failed (a held dpkg lock, a broken dependency) or when it
-    installed nothing because the kernel needs C(--include-dkms): this module fails then, naming the
+    installed nothing because the kernel needs C(--include-dkms); this module fails then, naming the
     packages that are missing, what apt said and who holds apt's locks.
   - Fails before installing anything when the branch is not offered for these GPUs, or when the newest
     kernel has no prebuilt module and O(include_dkms) is false.

@@ -97,8 +97,7 @@ def test_check_mode_reports_the_install_it_would_do(host, run_play):
     modules = offered(host)["nvidia-driver-570-server"]
     assert (
         "Would run ubuntu-drivers install --gpgpu nvidia:570-server, installing "
-        f"nvidia-headless-no-dkms-570-server, {modules}"
-        in result.stdout
+        f"nvidia-headless-no-dkms-570-server, {modules}" in result.stdout
     ), result.stdout[-3000:]
     assert not [p for p in installed(host) if "570" in p]
 
@@ -192,7 +191,8 @@ def test_ubuntu_drivers_exit_0_after_a_failed_apt_get_fails_the_play(host, run_p
     failed_before_changes(host, result, before)
     assert "ubuntu-drivers install --gpgpu nvidia:570-server' exited 0 but" in result.stdout, result.stdout[-3000:]
     assert "nothing was held and the host was not rebooted" in result.stdout
-    assert "apt said: E: Held packages were changed" in result.stdout
+    assert "apt said: E: " in result.stdout
+    assert "this may be caused by held packages" in result.stdout
 
 
 @pytest.fixture
