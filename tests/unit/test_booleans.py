@@ -48,7 +48,8 @@ def expressions(node, key=None):
 
 
 def unconverted(text, names):
-    return {name for name in names if re.search(rf"\b{name}\b(?!\s*\|\s*bool\b)", text)}
+    # `name | default(x) | bool` converts too (site.yml reads a role's switch before the role's defaults load).
+    return {name for name in names if re.search(rf"\b{name}\b(?!(\s*\|\s*default\([^)]*\))?\s*\|\s*bool\b)", text)}
 
 
 def test_unconverted_finds_a_bare_boolean():
@@ -57,6 +58,8 @@ def test_unconverted_finds_a_bare_boolean():
     assert unconverted("{{ 'a' if x_enabled else 'b' }}", {"x_enabled"}) == {"x_enabled"}
     assert unconverted("not x_enabled | bool", {"x_enabled"}) == set()
     assert unconverted("x_enabled_more", {"x_enabled"}) == set()
+    assert unconverted("x_enabled | default(true) | bool", {"x_enabled"}) == set()
+    assert unconverted("x_enabled | default(true)", {"x_enabled"}) == {"x_enabled"}
 
 
 def test_every_boolean_role_variable_is_read_through_bool():
