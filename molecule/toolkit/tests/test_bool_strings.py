@@ -7,6 +7,8 @@ line statically.
 """
 
 import os
+
+import pytest
 import re
 
 # The roles' booleans a user would flip on the command line, as the strings -e produces.
@@ -28,6 +30,9 @@ def task_results(stdout):
 
 
 def test_site_yml_reads_false_strings_as_false(host, run_play):
+    if host.system_info.codename != "bookworm":
+        # site.yml starts with nvidia_driver, which supports Debian 12 and Ubuntu 22.04/24.04, not Debian 13.
+        pytest.skip("site.yml's nvidia_driver role does not support Debian 13: run on bookworm")
     site = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "site.yml")
     result = run_play(site, extra_vars={"gpuhost_hosts": "all", **STRINGS}, check=True)
     assert "must have a boolean result" not in result.stdout, result.stdout[-3000:]
