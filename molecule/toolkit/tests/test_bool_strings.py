@@ -7,9 +7,9 @@ line statically.
 """
 
 import os
+import re
 
 import pytest
-import re
 
 # The roles' booleans a user would flip on the command line, as the strings -e produces.
 STRINGS = {
