@@ -97,12 +97,15 @@ def test_a_rerun_soon_after_a_failed_start_is_not_refused_by_the_start_limit(hos
     failed = run_play(extra_vars={"docker_daemon_options": {"log-level": "gpuhost-no-such-level"}})
     try:
         assert failed.returncode != 0, failed.stdout[-3000:]
-        result = host.check_output(
+        # As systemd logs it, then docker.socket fails with 'service-start-limit-hit' and refuses in turn.
+        limited = "Start request repeated too quickly"
+        times = host.check_output(
             "for i in 1 2 3 4 5 6; do systemctl start docker.service 2>/dev/null; "
-            'r="$(systemctl show --property=Result --value docker.service)"; '
-            '[ "$r" = start-limit-hit ] && break; sleep 1; done; echo "$r"'
+            f"journalctl -u docker.service -o cat --no-pager | grep -q '{limited}' && break; sleep 1; done; "
+            f"journalctl -u docker.service -o cat --no-pager | grep -c '{limited}' || true"
         )
-        assert result == "start-limit-hit"
+        assert int(times) > 0
+        assert host.run("systemctl start docker.service").rc != 0  # refused, as a rerun's start task would be
         # The operator fixes the value and runs again at once.
         fixed = run_play(extra_vars={"docker_daemon_options": {"log-level": "info"}})
         assert "Start request repeated too quickly" not in fixed.stdout
@@ -113,4 +116,4 @@ def test_a_rerun_soon_after_a_failed_start_is_not_refused_by_the_start_limit(hos
             'python3 -c \'import json; p="/etc/docker/daemon.json"; c=json.load(open(p)); c.pop("log-level", None); '
             'json.dump(c, open(p, "w"), indent=2)\''
         )
-        host.check_output("systemctl reset-failed docker.service; systemctl restart docker.service")
+        host.check_output("systemctl reset-failed docker.service docker.socket; systemctl restart docker.service")

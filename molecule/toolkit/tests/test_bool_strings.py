@@ -31,8 +31,8 @@ def task_results(stdout):
 
 def test_site_yml_reads_false_strings_as_false(host, run_play):
     if host.system_info.codename != "bookworm":
-        # site.yml's driver role supports Debian 12 (and Ubuntu), not Debian 13: it refuses trixie by name.
-        pytest.skip("site.yml runs on bookworm; on trixie its nvidia_driver preflight refuses Debian 13")
+        # site.yml starts with nvidia_driver, which supports Debian 12 and Ubuntu 22.04/24.04, not Debian 13.
+        pytest.skip("site.yml's nvidia_driver role does not support Debian 13: run on bookworm")
     site = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", "site.yml")
     result = run_play(site, extra_vars={"gpuhost_hosts": "all", **STRINGS}, check=True)
     assert "must have a boolean result" not in result.stdout, result.stdout[-3000:]

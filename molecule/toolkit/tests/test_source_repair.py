@@ -13,8 +13,8 @@ SOURCE = "/etc/apt/sources.list.d/nvidia-container-toolkit.sources"
 
 def test_a_broken_source_of_ours_is_repaired_by_a_rerun(host, run_play):
     if host.system_info.codename != "bookworm":
-        # site.yml's driver role supports Debian 12 (and Ubuntu), not Debian 13: it refuses trixie by name.
-        pytest.skip("site.yml runs on bookworm; on trixie its nvidia_driver preflight refuses Debian 13")
+        # site.yml starts with nvidia_driver, which supports Debian 12 and Ubuntu 22.04/24.04, not Debian 13.
+        pytest.skip("site.yml's nvidia_driver role does not support Debian 13: run on bookworm")
     good = host.file(SOURCE).content_string
     host.check_output(
         f"printf '# Managed by gpuhost.provision (Ansible); local changes are overwritten.\\nTypes: deb\\n"
