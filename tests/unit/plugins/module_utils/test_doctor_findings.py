@@ -54,6 +54,21 @@ def test_the_clean_capture_has_no_error_and_no_warning():
     assert verdict(list(found.values())) == "pass"
 
 
+H200 = os.path.join(os.path.dirname(CLEAN), "h200")
+
+
+def test_the_real_h200_capture_reads_as_its_doctor_run_reported():
+    # tools/capture_gpu_fixtures.py on the nvidia-h200 device machine, 2026-12-02, unedited: the doctor run
+    # there (before Docker was started) reported WARN with this one warning and no error.
+    found = findings_of(H200)
+    assert only_problems(found) == {"containers.docker": "warning"}
+    assert found["gpu.pcie_link"]["severity"] == "ok"
+    assert found["driver.kernel_modules"]["severity"] == "skipped"  # driver under /usr/local/nvidia, not dpkg
+    (gpu,) = collect(H200)["smi"]["gpus"]
+    assert gpu["name"] == "NVIDIA H200"
+    assert verdict(list(found.values())) == "warn"
+
+
 def test_the_capture_is_read_as_nvidia_smi_and_sysfs_say():
     facts = collect(CLEAN)
     (gpu,) = facts["smi"]["gpus"]
