@@ -139,7 +139,7 @@ def test_a_firewall_on_the_rendezvous_host_fails_naming_the_host_within_the_chec
     finally:
         subprocess.run(["nsenter", "-t", pid, "-n", "iptables", "-D", *rule], check=True)
     assert proc.returncode != 0
-    assert f"{second} cannot reach the rendezvous {first}:29500 on {first}" in proc.stdout
+    assert f"{second} cannot reach the rendezvous {first}:29500 on {first}" in proc.stdout, proc.stdout[-4000:]
     assert "did not answer within 5 s" in proc.stdout
     assert f"A firewall drops TCP 29500 between {second} and {first}" in proc.stdout
     # The pre-check ends the play, not torchrun's 60 s join timeout: no torchrun was started.
@@ -180,5 +180,7 @@ def test_a_rendezvous_port_another_process_holds_fails_naming_the_host(cluster):
     finally:
         docker("exec", first, "sh", "-c", "kill $(cat /run/gpuhost-port-holder.pid)", check=False)
     assert proc.returncode != 0
-    assert f"{first}: TCP port 29500 is in use (port 29500 cannot be bound: Address already in use)" in proc.stdout
+    assert f"{first}: TCP port 29500 is in use (port 29500 cannot be bound: Address already in use)" in proc.stdout, (
+        proc.stdout[-4000:]
+    )
     assert "or set gpu_verify_cluster_port to a free port" in proc.stdout
