@@ -22,6 +22,9 @@ GREETING = b"gpuhost-rendezvous-check\n"
 
 def free(port: int) -> int:
     with socket.socket() as sock:
+        # As torchrun's TCPStore binds: connections of an earlier run in TIME_WAIT (60 s on Linux) do not make
+        # the port busy, a listening socket still does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("", port))
         except OSError as exc:

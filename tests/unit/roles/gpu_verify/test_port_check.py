@@ -27,6 +27,22 @@ def test_a_port_in_use_is_not_free(capsys):
     assert check.main(["free", str(free_port())]) == 0
 
 
+def test_a_port_an_earlier_run_left_in_time_wait_is_free():
+    # The rendezvous host closes its side first, as torchrun's store does at the end of a run: that
+    # connection stays in TIME_WAIT on the port for a minute. A rerun within it must not read "in use".
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _peer = server.accept()
+        conn.close()
+        time.sleep(0.1)
+        client.close()
+    assert check.main(["free", str(port)]) == 0
+
+
 def test_the_listener_answers_every_host_then_ends():
     port = free_port()
     results = []
