@@ -32,6 +32,13 @@ options:
         test image's C(/opt/gpuhost-standin/sys)), the way ubuntu-drivers reads C(UBUNTU_DRIVERS_SYS_DIR).
     type: path
     default: /sys
+  procfs_root:
+    description:
+      - Where procfs is mounted, read for the loaded kernel module's version (C(PROCFS_ROOT/driver/nvidia/version)).
+        V(/proc) on every real host; tests point it at a fake one (the Ubuntu stand-in test image's
+        C(/opt/gpuhost-standin/proc)) to play a loaded driver where no kernel module can be loaded.
+    type: path
+    default: /proc
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -114,6 +121,8 @@ ansible_facts:
           sample: nvidia-smi is not installed (not found on PATH)
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_gpu import (
     QUERY_ARGS,
@@ -126,12 +135,12 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_gpu impor
     secure_boot_from_efivars,
 )
 
-PROC_VERSION = "/proc/driver/nvidia/version"
+PROC_VERSION = "driver/nvidia/version"
 
 
-def read_proc_version():
+def read_proc_version(procfs_root):
     try:
-        with open(PROC_VERSION, encoding="utf-8") as handle:
+        with open(os.path.join(procfs_root, PROC_VERSION), encoding="utf-8") as handle:
             return handle.read()
     except OSError:
         return None
@@ -159,10 +168,11 @@ def main():
             "require_nvidia_smi": {"type": "bool", "default": True},
             "nvidia_smi": {"type": "str", "default": "nvidia-smi"},
             "sysfs_root": {"type": "path", "default": "/sys"},
+            "procfs_root": {"type": "path", "default": "/proc"},
         },
         supports_check_mode=True,
     )
-    proc_text = read_proc_version()
+    proc_text = read_proc_version(module.params["procfs_root"])
     gpus, cuda_version, error = query_smi(module)
     driver_version = loaded_driver_version(proc_text) or (gpus[0]["driver_version"] if gpus else None)
     sysfs = module.params["sysfs_root"]

@@ -223,3 +223,46 @@ def test_no_second_reboot_for_a_driver_that_did_not_load(host, run_play):
         assert "the role does not reboot again" in result.stdout
     finally:
         host.check_output(f"cat > {FACT} <<'EOF'\n{original}EOF")
+
+
+# A container loads no kernel module: these write the version line the NVIDIA module puts in
+# /proc/driver/nvidia/version into the scenario's fake procfs (nvidia_driver_procfs_root), the one thing
+# played; the role's decision from it and dpkg's real state is what is tested.
+PROC_VERSION = "/opt/gpuhost-standin/proc/driver/nvidia/version"
+
+
+@pytest.fixture
+def loaded_module(host):
+    original = host.file(FACT).content_string
+
+    def load(version):
+        host.check_output(
+            f"mkdir -p {PROC_VERSION.rsplit('/', 1)[0]} && printf 'NVRM version: NVIDIA UNIX Open Kernel Module for "
+            f"x86_64  {version}  Release Build  (dvs-builder@U22-I3-AE18-09-3)  Wed Sep 10 2025\\n' > {PROC_VERSION}"
+        )
+
+    yield load
+    host.check_output(f"rm -f {PROC_VERSION}")
+    host.check_output(f"cat > {FACT} <<'EOF'\n{original}EOF")
+
+
+def test_an_old_module_still_loaded_after_an_upgrade_is_a_pending_reboot(host, run_play, loaded_module):
+    loaded_module("570.172.08")  # userspace is 580.95.05 (dpkg): "Driver/library version mismatch"
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    words = " ".join(result.stdout.split())
+    assert "NVIDIA driver 570.172.08 is loaded but dpkg has installed 580.95.05" in words, words[-3000:]
+    assert "REBOOT PENDING" in result.stdout
+    assert "nothing to install" not in words
+    assert json.loads(host.file(FACT).content_string)["reboot_pending"] is True
+
+
+def test_the_installed_driver_loaded_clears_the_pending_reboot(host, run_play, loaded_module):
+    loaded_module("580.95.05")  # what a reboot into the installed driver gives
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    words = " ".join(result.stdout.split())
+    assert "NVIDIA driver 580.95.05 is loaded (>= " in words and "nothing to install" in words, words[-3000:]
+    assert "REBOOT PENDING" not in result.stdout
+    fact = json.loads(host.file(FACT).content_string)
+    assert fact["reboot_pending"] is False and fact["loaded"] == "580.95.05", fact
