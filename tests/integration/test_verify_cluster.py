@@ -167,7 +167,9 @@ def test_a_rendezvous_port_another_process_holds_fails_naming_the_host(cluster):
     inventory, (first, _) = cluster
     # A leftover job holding the port, as a torchrun of an earlier run would; it records its pid to be ended.
     holder = (
-        "import os, socket, time; s = socket.socket(); s.bind(('', 29500)); s.listen(); "
+        "import os, socket, time; s = socket.socket(); "
+        # SO_REUSEADDR as torchrun's store sets it: the earlier cases' connections may still be in TIME_WAIT.
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('', 29500)); s.listen(); "
         "open('/run/gpuhost-port-holder.pid', 'w').write(str(os.getpid())); time.sleep(300)"
     )
     docker("exec", "-d", first, "python3", "-c", holder)
