@@ -94,6 +94,3 @@ junit:
   type: str
   returned: always
 """
-
-if __name__ == "__main__":
-    raise SystemExit("fleet_report is an action plugin: it runs on the controller, not as a module")
