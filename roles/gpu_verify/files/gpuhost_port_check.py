@@ -20,28 +20,35 @@ import time
 GREETING = b"gpuhost-rendezvous-check\n"
 
 
+def bound(port: int) -> socket.socket | None:
+    """A socket bound to PORT as torchrun's TCPStore binds it, or None (the reason printed)."""
+    sock = socket.socket()
+    # SO_REUSEADDR as the store sets it: connections of an earlier run in TIME_WAIT (60 s on Linux) do not
+    # make the port busy, a listening socket still does.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("", port))
+    except OSError as exc:
+        sock.close()
+        print(f"port {port} cannot be bound: {exc.strerror}")
+        return None
+    return sock
+
+
 def free(port: int) -> int:
-    with socket.socket() as sock:
-        # As torchrun's TCPStore binds: connections of an earlier run in TIME_WAIT (60 s on Linux) do not make
-        # the port busy, a listening socket still does.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("", port))
-        except OSError as exc:
-            print(f"port {port} cannot be bound: {exc.strerror}")
-            return 3
+    sock = bound(port)
+    if sock is None:
+        return 3
+    sock.close()
     return 0
 
 
 def listen(port: int, count: int, seconds: float) -> int:
     deadline = time.monotonic() + seconds
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("", port))
-        except OSError as exc:
-            print(f"port {port} cannot be bound: {exc.strerror}")
-            return 3
+    sock = bound(port)
+    if sock is None:
+        return 3
+    with sock:
         sock.listen(count)
         answered = 0
         while answered < count:
