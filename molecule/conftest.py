@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -59,3 +60,27 @@ def docker_starts(host) -> int:
     """How often dockerd finished starting since the test host booted (its own log line, once per start)."""
     out = host.check_output("journalctl --boot --unit=docker.service --output=cat --no-pager")
     return out.count("Daemon has completed initialization")
+
+
+def set_aside_install_guide_source(host, run_play, *, guide_list: str, guide_keyring: str, guide_line: str, gpg: str):
+    """Leave a vendor install guide's source + keyring beside the role's, run the play, check both set aside.
+
+    The conflict is apt's own ("Conflicting values set for option Signed-By": no source can be read at all);
+    the play must rename both to *.gpuhost.disabled and name the file. Returns the play's result.
+    """
+    host.check_output(f"cp {gpg} {guide_keyring}")
+    host.check_output(f"echo {shlex.quote(guide_line)} > {guide_list}")
+    policy = host.run("apt-cache policy")
+    try:
+        assert policy.rc != 0
+        assert "Conflicting values set for option Signed-By" in policy.stderr, policy.stderr
+        result = run_play()
+        assert result.returncode == 0, result.stdout[-3000:]
+    finally:
+        host.run(f"rm -f {guide_list} {guide_keyring}")
+    assert f"{guide_list} (left by another tool, e.g. an install guide) conflicts with gpuhost's" in result.stdout
+    assert host.file(guide_list + ".gpuhost.disabled").content_string.strip() == guide_line
+    assert host.file(guide_keyring + ".gpuhost.disabled").exists
+    assert host.run("apt-cache policy").rc == 0
+    host.check_output(f"rm -f {guide_list}.gpuhost.disabled {guide_keyring}.gpuhost.disabled")
+    return result

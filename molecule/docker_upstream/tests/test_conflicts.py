@@ -8,6 +8,7 @@ docker-ce. The mirror and the moby-engine package here are STAND-INS (see mirror
 import shlex
 
 import pytest
+from conftest import set_aside_install_guide_source
 
 PINNED = "5:27.3.1-1~debian.12~bookworm"
 GUIDE_LIST = "/etc/apt/sources.list.d/docker.list"
@@ -17,23 +18,15 @@ GUIDE_LINE = f"deb [arch=amd64 signed-by={GUIDE_KEYRING}] http://127.0.0.1:8080/
 
 
 def test_docker_install_guides_source_and_keyring_are_set_aside(host, run_play):
-    host.check_output(f"cp /srv/gpuhost-test-mirror/docker/gpg {GUIDE_KEYRING}")
-    host.check_output(f"echo {shlex.quote(GUIDE_LINE)} > {GUIDE_LIST}")
-    policy = host.run("apt-cache policy")
-    try:
-        # The conflict is apt's own: with both files no source at all can be read.
-        assert policy.rc != 0
-        assert "Conflicting values set for option Signed-By" in policy.stderr, policy.stderr
-        result = run_play()
-        assert result.returncode == 0, result.stdout[-3000:]
-    finally:
-        host.run(f"rm -f {GUIDE_LIST} {GUIDE_KEYRING}")
-    assert f"{GUIDE_LIST} (left by another tool, e.g. an install guide) conflicts with gpuhost's" in result.stdout
-    assert host.file(GUIDE_LIST + ".gpuhost.disabled").content_string.strip() == GUIDE_LINE
-    assert host.file(GUIDE_KEYRING + ".gpuhost.disabled").exists
-    assert host.run("apt-cache policy").rc == 0
+    set_aside_install_guide_source(
+        host,
+        run_play,
+        guide_list=GUIDE_LIST,
+        guide_keyring=GUIDE_KEYRING,
+        guide_line=GUIDE_LINE,
+        gpg="/srv/gpuhost-test-mirror/docker/gpg",
+    )
     assert host.package("docker-ce").version == PINNED
-    host.check_output(f"rm -f {GUIDE_LIST}.gpuhost.disabled {GUIDE_KEYRING}.gpuhost.disabled")
 
 
 # STAND-IN for Microsoft's moby-engine (packages.microsoft.com): only its name and version matter to the role.
