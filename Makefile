@@ -90,9 +90,7 @@ molecule: image
 gpu-test: .collections/ansible_collections/gpuhost/provision  ## on a GPU host, as root: the GPU checks for real
 	python3 -m pytest -m gpu tests/gpu
 
-# ansible-test sanity (make sanity) is not part of it yet: code merged on 2026-12-02 after the sanity work
-# (doctor, ubuntu_drivers, cluster, hardening modules) still has findings it reports (docs/testing.md).
-test: prereqs lint unit molecule  ## everything: lint, pytest, every Molecule scenario
+test: prereqs lint unit sanity molecule  ## everything: lint, pytest, ansible-test sanity, every Molecule scenario
 
 clean: sandbox-down
 	rm -rf $(VENV) .collections .cache dist

@@ -176,7 +176,7 @@ def _kernel_modules(cap: Capture) -> None:
     """/lib/modules: a directory per kernel, with its nvidia modules (an uncompressed one's last 4 KiB)."""
     for base in sorted(glob.glob("/lib/modules/*")):
         os.makedirs(os.path.join(cap.out, base.lstrip("/")), exist_ok=True)
-        for directory, _, names in os.walk(base):
+        for directory, _subdirs, names in os.walk(base):
             for name in names:
                 if re.fullmatch(r"nvidia(-[a-z]+)?\.ko(\.(xz|zst|gz))?", name):
                     path = os.path.join(directory, name)

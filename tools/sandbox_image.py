@@ -49,10 +49,10 @@ STANDINS = {
 STANDIN_ROOT = "/opt/gpuhost-standin/sys"
 # The GPUs the stand-in's PCI bus shows: (address, device, subsystem device, class). An A100 PCIe 80GB as on
 # Azure NC A100 v4 and an RTX A4000 as on Paperspace; both Ampere (open kernel modules supported).
-STANDIN_GPUS = [
+STANDIN_GPUS = (
     ("0000:00:07.0", "0x20b5", "0x1533", "0x030200"),
     ("0000:00:08.0", "0x24b0", "0x14ad", "0x030000"),
-]
+)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEST_KEY = os.path.join(REPO, "tests", "fixtures", "apt_mirror", "keys", "mirror.pub.asc")
 UBUNTU_DRIVERS_BUILDER = os.path.join(REPO, "tests", "fixtures", "ubuntu_drivers", "build.py")

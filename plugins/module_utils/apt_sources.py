@@ -41,7 +41,7 @@ def one_line_entries(text: str) -> list[dict]:
                 if word.endswith("]"):
                     break
             for word in option_words:
-                key, _, value = word.partition("=")
+                key, _sep, value = word.partition("=")
                 options[key.lower()] = value
         if rest:
             entries.append({"uri": rest[0], "signed_by": options.get("signed-by", ""), "line": number})
@@ -77,7 +77,7 @@ def _stanzas(text: str) -> list[dict]:
         if line[0] in " \t" and key:
             fields[key] += "\n" + line.strip()
             continue
-        name, _, value = line.partition(":")
+        name, _sep, value = line.partition(":")
         key = name.strip().lower()
         fields[key] = value.strip()
         first = first or number

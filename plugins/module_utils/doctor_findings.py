@@ -442,7 +442,7 @@ def _throttle_finding(facts: dict, settings: dict) -> list[dict]:
     """Clock event (throttle) reasons."""
     pairs = _per_gpu(facts)
     hw, sw, evidence = [], [], {}
-    for gpu, _ in pairs:
+    for gpu, _pci in pairs:
         reasons = gpu["clock_event_reasons"]
         evidence[_label(gpu)] = {
             "active": sorted(name for name, active in reasons.items() if active),
@@ -478,7 +478,7 @@ def _ecc_finding(facts: dict, settings: dict) -> list[dict]:
     """ECC."""
     pairs = _per_gpu(facts)
     volatile, aggregate, pending, evidence = [], [], [], {}
-    for gpu, _ in pairs:
+    for gpu, _pci in pairs:
         evidence[_label(gpu)] = {
             "ecc_mode": gpu.get("ecc_mode_current"),
             "ecc_mode_pending": gpu.get("ecc_mode_pending"),
@@ -524,7 +524,7 @@ def _memory_remap_finding(facts: dict, settings: dict) -> list[dict]:
     """Remapped rows (Ampere+) and retired pages (Volta and older)."""
     pairs = _per_gpu(facts)
     remap_pending, remap_failed, retire_pending, dbe, evidence = [], [], [], [], {}
-    for gpu, _ in pairs:
+    for gpu, _pci in pairs:
         rows, pages = gpu.get("remapped_rows"), gpu.get("retired_pages")
         evidence[_label(gpu)] = {"remapped_rows": rows, "retired_pages": pages}
         if rows and rows.get("failure"):
@@ -567,7 +567,7 @@ def _mig_finding(facts: dict, settings: dict) -> list[dict]:
     """MIG."""
     pairs = _per_gpu(facts)
     on, changing, evidence = [], [], {}
-    for gpu, _ in pairs:
+    for gpu, _pci in pairs:
         evidence[_label(gpu)] = {"current": gpu.get("mig_current"), "pending": gpu.get("mig_pending")}
         if (gpu.get("mig_current") or "").lower() == "enabled":
             on.append(_label(gpu))
@@ -758,7 +758,7 @@ def _containers(facts: dict, settings: dict) -> tuple[str, dict, bool, dict]:
 
 def _docker_finding(facts: dict, settings: dict) -> list[dict]:
     """Docker present."""
-    missing_severity, docker_pkgs, docker, _ = _containers(facts, settings)
+    missing_severity, docker_pkgs, docker, _toolkit = _containers(facts, settings)
     if not docker:
         return [
             finding(
@@ -781,7 +781,7 @@ def _docker_finding(facts: dict, settings: dict) -> list[dict]:
 
 def _toolkit_finding(facts: dict, settings: dict) -> list[dict]:
     """The toolkit: present, one version, above the security floor."""
-    missing_severity, _, docker, toolkit = _containers(facts, settings)
+    missing_severity, _docker_pkgs, docker, toolkit = _containers(facts, settings)
     out = []
     evidence = {"packages": toolkit, "security_floor": floor()}
     if not toolkit:
@@ -842,7 +842,7 @@ def _toolkit_finding(facts: dict, settings: dict) -> list[dict]:
 
 def _daemon_json_finding(facts: dict, settings: dict) -> list[dict]:
     """daemon.json valid, with the nvidia runtime."""
-    _, _, docker, toolkit = _containers(facts, settings)
+    _missing_severity, _docker_pkgs, docker, toolkit = _containers(facts, settings)
     out = []
     daemon = facts["docker_daemon"]
     evidence = {

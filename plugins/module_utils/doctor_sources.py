@@ -203,7 +203,7 @@ def kernel_modules(root: str, kernels: list[str]) -> dict:
             result[kernel] = None
             continue
         found = []
-        for directory, _, files in os.walk(base):
+        for directory, _subdirs, files in os.walk(base):
             found += [
                 os.path.relpath(os.path.join(directory, name), base)
                 for name in files
@@ -500,7 +500,7 @@ def collect(root: str = "/", run=None, nvidia_smi: str = "nvidia-smi") -> dict:
     facts["smi"] = _smi(root, run, nvidia_smi)
     facts["kernel_log"] = _kernel_log(root, run)
     if run is not None:
-        rc, out, _ = run([nvidia_smi, "nvlink", "-s"])
+        rc, out, _err = run([nvidia_smi, "nvlink", "-s"])
         facts["nvlink"] = parse_nvlink_status(out if rc == 0 else "")
     else:
         facts["nvlink"] = parse_nvlink_status(read(root, COMMAND_FILES["nvlink"]))

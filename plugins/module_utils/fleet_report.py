@@ -54,7 +54,7 @@ def normalise_row(row: dict) -> dict:
         checks.append(
             {"name": str(check.get("name") or "check"), "status": status, "message": check.get("message") or ""}
         )
-    result = {key: row.get(key) for key, _ in COLUMNS}
+    result = {key: row.get(key) for key, _label in COLUMNS}
     result.update({"host": host, "checks": checks, "report": row.get("report")})
     result["verdict"] = str(row.get("verdict") or VERDICTS[worst(checks)]).lower()
     return result
@@ -109,13 +109,15 @@ def render_markdown(rows: list[dict], title: str) -> str:
         "",
         f"{count['hosts']} host(s): {count['pass']} pass, {count['warn']} warn, {count['fail']} fail.",
         "",
-        "| Host | " + " | ".join(label for _, label in COLUMNS) + " | Errors | Warnings |",
+        "| Host | " + " | ".join(label for _key, label in COLUMNS) + " | Errors | Warnings |",
         "|---|" + "---|" * (len(COLUMNS) + 2),
     ]
     for row in rows:
         errors = sum(1 for check in row["checks"] if check["status"] == "error")
         warnings = sum(1 for check in row["checks"] if check["status"] == "warning")
-        cells = [_cell(row["host"])] + [_cell(row[key].upper() if key == "verdict" else row[key]) for key, _ in COLUMNS]
+        cells = [_cell(row["host"])] + [
+            _cell(row[key].upper() if key == "verdict" else row[key]) for key, _label in COLUMNS
+        ]
         lines.append("| " + " | ".join(cells) + f" | {errors} | {warnings} |")
     flagged = [
         (row["host"], check) for row in rows for check in row["checks"] if check["status"] in ("error", "warning")

@@ -19,7 +19,7 @@ description:
     fails naming the file and line.
   - C($(ARCH)) in a URI (NVIDIA's flat list) is expanded with the host's dpkg architecture before comparing.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   uris:
     description: The repository URIs this collection's source names.
@@ -35,8 +35,10 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

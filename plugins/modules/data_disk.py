@@ -15,7 +15,7 @@ description:
   - Meant for disks that come blank and are wiped again, as Azure's local NVMe disks are on deallocation; the
     docker role's boot-time unit applies the same rule before mounting.
 version_added: 0.1.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   device:
     description: The block device, preferably a stable name (C(/dev/disk/by-id/...)).
@@ -32,8 +32,10 @@ options:
     default: gpuhost-data
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

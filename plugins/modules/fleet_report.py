@@ -13,10 +13,10 @@ description:
     C(<name>-fleet.junit.xml) in O(dest) on the controller.
   - The JUnit file has a testsuite per host and a testcase per check; a check with status C(error) is a
     failure, C(skipped) is skipped, a C(warning) passes with its message in the testcase's system-out.
-  - An action plugin, run on the controller whatever the task's host. It reports RV(changed=false) and
+  - An action plugin, run on the controller whatever the task's host. It reports C(changed=false) and
     writes in check mode too, as the report is the controller's output, not host state. Run it with C(run_once).
 version_added: 0.3.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   name:
     description: The report's name and the files' prefix (C(verify), C(site), C(doctor)).
@@ -49,8 +49,10 @@ options:
     default: "no report: the host failed or was unreachable before it reported"
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

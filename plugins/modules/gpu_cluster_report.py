@@ -13,10 +13,10 @@ description:
     the all-reduce sum is right, names the transport between nodes (gloo; or NCCL's network, read from
     C(NCCL_DEBUG=INFO) lines, such as Socket or IB) and judges the bus bandwidth against the expected minimum of
     that transport.
-  - The report is an observation, not configuration, so the module reports RV(changed=false).
+  - The report is an observation, not configuration, so the module reports C(changed=false).
   - It does not fail by itself; the role fails on RV(verdict) so that the report is fetched first.
 version_added: 0.2.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   nodes:
     description:
@@ -45,8 +45,10 @@ options:
     required: true
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 

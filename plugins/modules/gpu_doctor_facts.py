@@ -20,7 +20,7 @@ description:
     lists them all.
   - It does not fail on findings; the gpu_doctor role fails on RV(failing) after the reports are written.
 version_added: 0.3.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   root:
     description:
@@ -68,10 +68,13 @@ options:
     type: str
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
 """
 

@@ -18,7 +18,7 @@ description:
   - Fails before installing anything when the branch is not offered for these GPUs, or when the newest
     kernel has no prebuilt module and O(include_dkms) is false.
 version_added: 0.2.0
-author: gpuhost contributors
+author: gpuhost contributors (@gpuhost)
 options:
   branch:
     description: Driver branch (flavour), e.g. V(580-server), V(580-server-open), V(nvidia:570-server).
@@ -44,9 +44,11 @@ options:
     default: 60
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reports the packages the install would add (RV(would_install)) without running it.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 notes:
   - Requires ubuntu-drivers-common 0.9.6 or later (Ubuntu 22.04, 24.04).

@@ -93,7 +93,7 @@ def test_the_play_changes_nothing_and_writes_every_report(doctor):
 
 
 def test_gpus_and_driver_are_what_nvidia_smi_and_procfs_say(doctor):
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     rows = smi_csv("index,name,uuid,pci.bus_id,driver_version,persistence_mode,mig.mode.current")
     facts = doc["facts"]
     assert [g["uuid"] for g in facts["smi"]["gpus"]] == [r[2] for r in rows]
@@ -113,7 +113,7 @@ def test_gpus_and_driver_are_what_nvidia_smi_and_procfs_say(doctor):
 
 
 def test_gpu_count_on_the_pci_bus_is_what_sysfs_says(doctor):
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     by_hand = []
     for device in sorted(os.listdir("/sys/bus/pci/devices")):
         base = f"/sys/bus/pci/devices/{device}"
@@ -126,7 +126,7 @@ def test_gpu_count_on_the_pci_bus_is_what_sysfs_says(doctor):
 
 
 def test_pcie_links_are_what_sysfs_and_nvidia_smi_say(doctor):
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     rows = smi_csv("pci.bus_id,pcie.link.gen.current,pcie.link.gen.max,pcie.link.width.current,pcie.link.width.max")
     # nvidia-smi's figures, as the doctor read them from its XML.
     for gpu, row in zip(doc["facts"]["smi"]["gpus"], rows, strict=True):
@@ -148,7 +148,7 @@ def test_pcie_links_are_what_sysfs_and_nvidia_smi_say(doctor):
 
 
 def test_modules_and_uvm_are_what_proc_modules_and_dev_say(doctor):
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     modules = {line.split()[0] for line in read("/proc/modules").splitlines()}
     assert set(doc["facts"]["modules"]) == modules
     found = by_id(doc)
@@ -158,7 +158,7 @@ def test_modules_and_uvm_are_what_proc_modules_and_dev_say(doctor):
 
 
 def test_throttle_ecc_and_remap_findings_agree_with_nvidia_smi(doctor):
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     reasons = ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown")
     try:  # driver 535+ names them clocks_event_reasons; older drivers clocks_throttle_reasons
         rows = smi_csv(
@@ -178,7 +178,7 @@ def test_throttle_ecc_and_remap_findings_agree_with_nvidia_smi(doctor):
 
 
 def test_xid_finding_matches_the_kernel_log_read_by_hand(doctor):
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     found = by_id(doc)["gpu.xid"]
     log = doc["facts"]["kernel_log"]
     if log["source"] is None:
@@ -192,7 +192,7 @@ def test_xid_finding_matches_the_kernel_log_read_by_hand(doctor):
 
 def test_a_fresh_capture_reads_as_the_live_host(tmp_path, doctor):
     """tools/capture_gpu_fixtures.py saves what the doctor reads: judging the capture gives the live verdicts."""
-    _, doc, _ = doctor
+    _output, doc, _reports = doctor
     out = tmp_path / "capture"
     proc = run_capture(out)
     assert proc.returncode == 0, proc.stdout + proc.stderr

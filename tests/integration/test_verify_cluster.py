@@ -102,7 +102,7 @@ def verify_cluster(inventory: str, *extra: str) -> tuple[subprocess.CompletedPro
 
 def test_two_hosts_pass_as_one_cluster_over_gloo(cluster):
     inventory, hosts = cluster
-    proc, _ = verify_cluster(inventory)
+    proc, _elapsed = verify_cluster(inventory)
     if os.environ.get("GPUHOST_CLUSTER_LOG"):
         with open(os.environ["GPUHOST_CLUSTER_LOG"], "w", encoding="utf-8") as handle:
             handle.write(proc.stdout)
@@ -148,8 +148,8 @@ def test_a_firewall_on_the_rendezvous_host_fails_naming_the_host_within_the_chec
 
 
 def test_a_socket_ifname_no_host_has_fails_naming_the_host_and_its_interfaces(cluster):
-    inventory, (first, _) = cluster
-    proc, _ = verify_cluster(inventory, "-e", "gpu_verify_cluster_socket_ifname=ib9")
+    inventory, (first, _second) = cluster
+    proc, _elapsed = verify_cluster(inventory, "-e", "gpu_verify_cluster_socket_ifname=ib9")
     assert proc.returncode != 0
     assert f"{first} has no network interface matching NCCL_SOCKET_IFNAME=ib9 (it has eth0, lo)" in proc.stdout
     assert "gpu_verify_cluster_socket_ifname=eth0" in proc.stdout
@@ -157,14 +157,14 @@ def test_a_socket_ifname_no_host_has_fails_naming_the_host_and_its_interfaces(cl
 
 def test_a_rendezvous_name_that_does_not_resolve_fails_naming_the_host(cluster):
     inventory, (first, second) = cluster
-    proc, _ = verify_cluster(inventory, "-e", "gpu_verify_cluster_master_addr=gpuhost-cluster-nosuch.invalid")
+    proc, _elapsed = verify_cluster(inventory, "-e", "gpu_verify_cluster_master_addr=gpuhost-cluster-nosuch.invalid")
     assert proc.returncode != 0
     assert f"{first} cannot resolve the rendezvous host gpuhost-cluster-nosuch.invalid ({first})" in proc.stdout
     assert f"or set gpu_verify_cluster_master_addr to {first}'s IP address" in proc.stdout
 
 
 def test_a_rendezvous_port_another_process_holds_fails_naming_the_host(cluster):
-    inventory, (first, _) = cluster
+    inventory, (first, _second) = cluster
     # A leftover job holding the port, as a torchrun of an earlier run would; it records its pid to be ended.
     holder = (
         "import os, socket, time; s = socket.socket(); "
@@ -178,7 +178,7 @@ def test_a_rendezvous_port_another_process_holds_fails_naming_the_host(cluster):
         while docker("exec", first, "test", "-s", "/run/gpuhost-port-holder.pid", check=False).returncode != 0:
             assert time.monotonic() < deadline, "the holder did not bind within 30 s"
             time.sleep(0.5)
-        proc, _ = verify_cluster(inventory)
+        proc, _elapsed = verify_cluster(inventory)
     finally:
         docker("exec", first, "sh", "-c", "kill $(cat /run/gpuhost-port-holder.pid)", check=False)
     assert proc.returncode != 0

@@ -40,7 +40,7 @@ CASES = list(apt_tasks())
 
 
 def test_the_roles_have_apt_tasks():
-    assert {role for role, *_ in CASES} >= {"docker", "nvidia_container_toolkit"}
+    assert {role for role, *_rest in CASES} >= {"docker", "nvidia_container_toolkit"}
 
 
 @pytest.mark.parametrize(("role", "path", "name", "args"), CASES, ids=[f"{c[1]}:{c[2]}" for c in CASES])

@@ -99,7 +99,7 @@ def _gather_nodes(world: int, device: torch.device) -> list[tuple[str, str]]:
     name = f"{os.environ.get('GROUP_RANK', '0')}:{socket.gethostname()}".encode()[:255]
     mine = torch.zeros(256, dtype=torch.uint8, device=device)
     mine[: len(name)] = torch.tensor(list(name), dtype=torch.uint8, device=device)
-    gathered = [torch.empty_like(mine) for _ in range(world)]
+    gathered = [torch.empty_like(mine) for _rank in range(world)]
     dist.all_gather(gathered, mine)
     decoded = [bytes(t.cpu().tolist()).rstrip(b"\0").decode(errors="replace") for t in gathered]
     return [tuple(item.split(":", 1)) for item in decoded]
@@ -165,8 +165,8 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
         result = {
             "world_size": world,
             # torchrun agents (one per host in a cluster run) and the machines they ran on.
-            "nodes": len({node for node, _ in nodes}),
-            "hosts": sorted({host for _, host in nodes}),
+            "nodes": len({node for node, _host in nodes}),
+            "hosts": sorted({host for _node, host in nodes}),
             "local_world_size": int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
             "backend": backend,
             "nccl_version": ".".join(map(str, torch.cuda.nccl.version())) if cuda else None,

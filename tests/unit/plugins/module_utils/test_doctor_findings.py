@@ -111,7 +111,7 @@ def test_each_fault_gives_its_finding_with_its_fix(tree, name):
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_each_fault_leaves_unrelated_findings_alone(tree, name):
     """A fault shows up where it belongs, not as noise elsewhere (the few that imply others are listed)."""
-    edit, fid, _, _ = FAULTS[name]
+    edit, fid, _severity, _words = FAULTS[name]
     edit(tree)
     also = {
         "driver/library mismatch": {"driver.nvidia_smi", "gpu.count"},

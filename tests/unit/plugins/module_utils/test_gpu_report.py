@@ -123,13 +123,13 @@ def test_the_same_figure_passes_on_a_pcie_host():
 
 
 def test_unknown_interconnect_is_judged_by_the_lower_pcie_row():
-    _, check = _busbw_check(dict(DDP_2, busbw_gbps=25.0), BY_LINK, None)
+    _result, check = _busbw_check(dict(DDP_2, busbw_gbps=25.0), BY_LINK, None)
     assert (check["expected_min"], check["row"]) == (15, "H100 busbw_pcie_gbps (interconnect unknown)")
 
 
 def test_a_table_with_busbw_gbps_alone_applies_it_to_any_interconnect():
     for topology in (NVLINK, PCIE, None):
-        _, check = _busbw_check(DDP_2, TABLE, topology)
+        _result, check = _busbw_check(DDP_2, TABLE, topology)
         assert (check["expected_min"], check["row"]) == (100, "H100 busbw_gbps")
 
 

@@ -73,7 +73,7 @@ def test_another_service_on_the_port_is_not_taken_for_the_rendezvous(capsys):
         sock.listen()
 
         def answer():
-            conn, _ = sock.accept()
+            conn, _addr = sock.accept()
             with conn:
                 conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
 
