@@ -134,6 +134,14 @@ def where_time_goes(output: str) -> dict[str, float]:
     return per_role
 
 
+def keep(folder: str | None, name: str, output: str) -> None:
+    """--keep-output: one run's ansible-playbook output, for reading where its time went."""
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as handle:
+            handle.write(output)
+
+
 def summary(samples: list[float]) -> dict:
     return {"median": round(statistics.median(samples), 1), "samples": [round(s, 1) for s in samples]}
 
@@ -149,7 +157,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="fresh host pairs for the first/second run")
     parser.add_argument("--second-runs", type=int, default=2, help="second runs per converged host")
     parser.add_argument("--fleet-repeat", type=int, default=1, help="runs per fleet size")
-    parser.add_argument("--keep-output", help="write each second run's ansible-playbook output to this folder")
+    parser.add_argument("--keep-output", help="write each run's ansible-playbook output here")
     args = parser.parse_args()
     figures: dict = {
         "machine": f"{platform.node()} {os.cpu_count()} cores",
@@ -165,17 +173,14 @@ def main() -> int:
             # Alternate which goes first: the first one also warms the mirror's and Docker's caches.
             if repeat % 2 == 0:
                 shell_s = baseline(pair[1])
-                ansible_s, _out = converge(pair[:1])
+                ansible_s, first_out = converge(pair[:1])
             else:
-                ansible_s, _out = converge(pair[:1])
+                ansible_s, first_out = converge(pair[:1])
                 shell_s = baseline(pair[1])
+            keep(args.keep_output, f"first-{repeat + 1}.log", first_out)
             for _second in range(args.second_runs):
                 second_s, second_out = converge(pair[:1])
-                if args.keep_output:
-                    os.makedirs(args.keep_output, exist_ok=True)
-                    name = f"second-{repeat + 1}-{len(second_runs) + 1}.log"
-                    with open(os.path.join(args.keep_output, name), "w", encoding="utf-8") as handle:
-                        handle.write(second_out)
+                keep(args.keep_output, f"second-{repeat + 1}-{len(second_runs) + 1}.log", second_out)
                 second_runs.append(second_s)
                 changed.append(changed_counts(second_out))
                 profiles.append(where_time_goes(second_out))

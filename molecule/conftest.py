@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -40,6 +41,12 @@ def run_play():
         return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, env=env)
 
     return run
+
+
+def task_status(stdout: str, task: str) -> str:
+    """The status word (ok, changed, skipping, fatal) the default callback printed after a task's header."""
+    after = re.sub(r"\x1b\[[0-9;]*m", "", stdout).split(f" : {task}]", 1)[1]
+    return next(line.split(":")[0].strip() for line in after.splitlines()[1:] if ":" in line)
 
 
 def daemon_json(host) -> dict:

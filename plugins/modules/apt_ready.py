@@ -90,6 +90,11 @@ cache_updated:
   type: bool
   returned: always
   sample: true
+ansible_facts:
+  description: C(gpuhost_apt_ready=true), so that later roles in the same run skip their own check.
+  type: dict
+  returned: always
+  sample: {"gpuhost_apt_ready": true}
 """
 
 import errno
@@ -306,6 +311,8 @@ def main():
     finish_interrupted_dpkg(module, result)
     check_sources(module, result)
     refresh(module, result, deadline)
+    # The roles after the first in a run need not ask again: nothing between them leaves apt unready.
+    result["ansible_facts"] = {"gpuhost_apt_ready": True}
     module.exit_json(**result)
 
 

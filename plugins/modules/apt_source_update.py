@@ -10,6 +10,8 @@ short_description: Refresh apt's index for one source, and say plainly why apt r
 description:
   - Runs C(apt-get update) for the one deb822 source file O(source), leaving the other lists alone, as
     needed right after a source is added or its key rotated.
+  - Given O(content), first makes O(source) hold exactly that (mode 0644, owned by root), and refreshes the
+    index only when it had to write it or O(refresh) is true: one module run for "this source, in apt's index".
   - A repository whose signature apt rejects (NO_PUBKEY, not signed, expired or bad signature) fails at once
     with the URL and apt's own words; network errors are tried again O(retries) times, then fail the same way.
   - apt also reports some failures only as warnings with exit status 0; those fail the task too.
@@ -24,6 +26,15 @@ options:
     description: The deb822 source file, e.g. C(/etc/apt/sources.list.d/docker.sources).
     type: path
     required: true
+  content:
+    description:
+      - The source file's whole content. Without it the file is read as it is and its index always refreshed.
+    type: str
+  refresh:
+    description:
+      - With O(content), refresh the index even though the file already holds it (the key it names was rotated).
+    type: bool
+    default: false
   retries:
     description: Further tries after a failure that is not a signature problem.
     type: int
@@ -42,13 +53,24 @@ attributes:
     support: full
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+    support: full
 """
 
 EXAMPLES = r"""
 - name: The apt index includes Docker's repository
   gpuhost.provision.apt_source_update:
     source: /etc/apt/sources.list.d/docker.sources
+
+- name: Docker's repository is this deb822 source, in apt's index
+  gpuhost.provision.apt_source_update:
+    source: /etc/apt/sources.list.d/docker.sources
+    content: |
+      Types: deb
+      URIs: https://download.docker.com/linux/ubuntu
+      Suites: noble
+      Components: stable
+      Signed-By: /etc/apt/keyrings/docker.gpg
+    refresh: "{{ docker_key is changed }}"
 """
 
 RETURN = r"""
@@ -57,6 +79,11 @@ stdout_lines:
   type: list
   elements: str
   returned: when apt-get ran
+written:
+  description: Whether O(source) was (or, in check mode, would be) written with O(content).
+  type: bool
+  returned: always
+  sample: false
 tries:
   description: How many times apt-get update ran.
   type: int
@@ -74,6 +101,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.apt_update impor
     problems,
     uris,
 )
+from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
 
 # What ansible.builtin.apt's cache_valid_time reads: the stamp apt's update hook touches, else the lists dir.
 STAMP = "/var/lib/apt/periodic/update-success-stamp"
@@ -101,10 +129,24 @@ def restore_index_times(saved):
             pass
 
 
+def differs(path: str, content: str) -> tuple[bool, str]:
+    """(whether path lacks exactly content, mode 0644 or root ownership; its text now, '' if missing)."""
+    try:
+        with open(path, "rb") as handle:
+            current = handle.read()
+        info = os.stat(path)
+    except FileNotFoundError:
+        return True, ""
+    text = current.decode("utf-8", "replace")
+    return current != content.encode() or (info.st_mode & 0o7777, info.st_uid, info.st_gid) != (0o644, 0, 0), text
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "source": {"type": "path", "required": True},
+            "content": {"type": "str"},
+            "refresh": {"type": "bool", "default": False},
             "retries": {"type": "int", "default": 2},
             "delay": {"type": "int", "default": 5},
             "lock_timeout": {"type": "int", "default": 600},
@@ -112,9 +154,19 @@ def main():
         supports_check_mode=True,
     )
     source = module.params["source"]
+    content = module.params["content"]
+    written, diff = False, {}
+    if content is not None:
+        written, before = differs(source, content)
+        if written:
+            diff = {"before": before, "after": content, "before_header": source, "after_header": source}
+            if not module.check_mode:
+                write_atomic(module, source, content.encode())
+        elif not module.params["refresh"]:
+            module.exit_json(changed=False, written=False, tries=0)
     # In check mode the source may be one a previous task only pretended to write.
     if module.check_mode:
-        module.exit_json(changed=True, tries=0)
+        module.exit_json(changed=True, written=written, tries=0, diff=diff)
     try:
         with open(source, encoding="utf-8") as handle:
             where = ", ".join(uris(handle.read())) or source
@@ -132,7 +184,7 @@ def main():
         restore_index_times(saved)
         lines = problems(out + "\n" + err)
         if rc == 0 and not lines:
-            module.exit_json(changed=True, tries=attempt + 1, stdout_lines=out.splitlines())
+            module.exit_json(changed=True, written=written, tries=attempt + 1, stdout_lines=out.splitlines(), diff=diff)
         if is_signature_problem(lines):
             module.fail_json(
                 msg=f"apt refused the repository {where} ({source}): its signature does not verify against the "

@@ -62,6 +62,12 @@ options:
     description: Permissions of a file this module creates.
     type: raw
     default: "0644"
+  validate:
+    description:
+      - A command that checks the merged configuration before it is written, V(%s) standing for a temporary
+        file that holds it, e.g. V(dockerd --validate --config-file %s) (Docker 23+). A non-zero exit fails the
+        task with the command's own words and leaves O(path) as it was. Not run in check mode.
+    type: str
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -115,6 +121,11 @@ changed_keys:
   elements: str
   returned: success
   sample: ["runtimes"]
+validated:
+  description: Whether O(validate) ran on the merged configuration, and accepted it.
+  type: bool
+  returned: always
+  sample: true
 backup_file:
   description: The copy of the previous file (beside it; only the newest O(backup_keep) are kept).
   type: str
@@ -123,6 +134,8 @@ backup_file:
 """
 
 import os
+import shlex
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json import (
@@ -136,6 +149,21 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json impo
 from ansible_collections.gpuhost.provision.plugins.module_utils.files import backup, write_atomic
 
 
+def refused_by(module, command: str, text: str) -> str | None:
+    """Run the validate command on text in a temporary file; its words if it refused, else None."""
+    words = shlex.split(command)
+    if not any("%s" in word for word in words):
+        module.fail_json(msg=f"validate: {command!r} has no %s for the file to check")
+    handle, candidate = tempfile.mkstemp(suffix=".daemon.json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        rc, stdout, stderr = module.run_command([word.replace("%s", candidate) for word in words])
+    finally:
+        os.unlink(candidate)
+    return None if rc == 0 else (stderr or stdout).strip().replace(candidate, "the merged file") or f"exit {rc}"
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -147,6 +175,7 @@ def main():
             "backup": {"type": "bool", "default": True},
             "backup_keep": {"type": "int", "default": 3},
             "mode": {"type": "raw", "default": "0644"},
+            "validate": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -173,7 +202,7 @@ def main():
     changed = config != current or (not exists and bool(config))
     missing = object()
     changed_keys = sorted(key for key in {*current, *config} if current.get(key, missing) != config.get(key, missing))
-    result = {"changed": changed, "config": config, "path": path, "changed_keys": changed_keys}
+    result = {"changed": changed, "config": config, "path": path, "changed_keys": changed_keys, "validated": False}
     if not changed:
         module.exit_json(**result)
 
@@ -182,6 +211,16 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
 
+    # A config dockerd refuses would stop Docker at its next (re)start: checked before anything is written.
+    if p["validate"]:
+        refusal = refused_by(module, p["validate"], after_text)
+        if refusal is not None:
+            module.fail_json(
+                msg=f"`{p['validate']}` refused the merged {path} ({refusal}); {path} was left unchanged: fix "
+                "the key it names by hand.",
+                **result,
+            )
+        result["validated"] = True
     if exists and module.params["backup"]:
         result["backup_file"] = backup(module, path, module.params["backup_keep"])
     # A file the user already has keeps its owner and permissions.

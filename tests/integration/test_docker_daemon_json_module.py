@@ -196,3 +196,35 @@ def test_replace_drops_a_mirror_no_longer_listed_and_defaults_keep_the_users_val
     assert config["log-opts"] == {"max-size": "10m", "max-file": "3"}
     assert config["log-driver"] == "json-file"
     assert run_module("docker_daemon_json", args)["changed"] is False
+
+
+def test_validate_checks_the_merged_file_before_it_is_written(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"log-driver": "json-file"}')
+    # STAND-IN validators (grep on the candidate file): the real `dockerd --validate` runs in molecule/toolkit_trixie.
+    accepted = run_module(
+        "docker_daemon_json", {"path": str(path), "settings": NVIDIA, "validate": "grep -q nvidia-container-runtime %s"}
+    )
+    assert accepted["changed"] is True and accepted["validated"] is True
+    assert json.loads(path.read_text())["runtimes"] == NVIDIA["runtimes"]
+
+
+def test_a_refused_merge_fails_and_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"log-driver": "json-file"}')
+    before = sha256(path)
+    refused = run_module(
+        "docker_daemon_json",
+        {"path": str(path), "settings": NVIDIA, "validate": "sh -c 'echo unknown directive >&2; exit 1' x %s"},
+    )
+    assert refused.get("failed") is True
+    assert f"refused the merged {path} (unknown directive)" in refused["msg"]
+    assert sha256(path) == before
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_an_unchanged_file_is_not_validated(tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps(NVIDIA))
+    result = run_module("docker_daemon_json", {"path": str(path), "settings": NVIDIA, "validate": "false %s"})
+    assert result["changed"] is False and result["validated"] is False

@@ -3,24 +3,17 @@ versions the test hosts do not have (28.2+, no Docker yet) as well as those they
 
 from __future__ import annotations
 
-import os
+import functools
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-from ansible_run import ROOT
+from role_vars import templated as role_var
 
-VARS = os.path.join(ROOT, "roles", "nvidia_container_toolkit", "vars", "main.yml")
+templated = functools.partial(role_var, "nvidia_container_toolkit")
 
 
-def templated(name: str, **variables):
-    with open(VARS, encoding="utf-8") as handle:
-        role_vars = yaml.safe_load(handle)
-    # Role vars refer to each other: hand Ansible all of them, as untemplated (trusted) strings.
-    trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in role_vars.items()}
-    templar = Templar(loader=DataLoader(), variables={**trusted, **variables})
-    return templar.template(trusted[name])
+def probe(dockerd_stdout: str) -> dict:
+    """The preflight's probe: dpkg-query's lines, then what dockerd --version printed."""
+    return {"stdout": "nvidia-container-toolkit installed 1.20.0-1\n" + dockerd_stdout}
 
 
 @pytest.mark.parametrize(
@@ -35,7 +28,7 @@ def templated(name: str, **variables):
 def test_docker_version_is_read_from_dockerd(dockerd_stdout, version):
     assert (
         templated(
-            "__nvidia_container_toolkit_docker_version", __nvidia_container_toolkit_dockerd={"stdout": dockerd_stdout}
+            "__nvidia_container_toolkit_docker_version", __nvidia_container_toolkit_installed=probe(dockerd_stdout)
         )
         == version
     )
@@ -56,7 +49,53 @@ def test_docker_version_is_read_from_dockerd(dockerd_stdout, version):
 def test_docker_cdi_feature_only_where_docker_needs_it(dockerd_stdout, cdi_enabled, expected):
     value = templated(
         "__nvidia_container_toolkit_docker_cdi_feature",
-        __nvidia_container_toolkit_dockerd={"stdout": dockerd_stdout},
+        __nvidia_container_toolkit_installed=probe(dockerd_stdout),
         nvidia_container_toolkit_cdi_enabled=cdi_enabled,
     )
     assert value is expected
+
+
+def _dpkg(**versions) -> dict:
+    """The preflight's dpkg-query result: these packages installed at these versions, the rest not."""
+    names = [
+        "nvidia-container-toolkit",
+        "nvidia-container-toolkit-base",
+        "libnvidia-container-tools",
+        "libnvidia-container1",
+    ]
+    lines = [f"{n} installed {versions[n]}" if n in versions else f"{n} not-installed " for n in names]
+    return {"__nvidia_container_toolkit_installed": {"stdout_lines": lines}}
+
+
+ALL_AT_PIN = {
+    n: "1.20.0-1"
+    for n in [
+        "nvidia-container-toolkit",
+        "nvidia-container-toolkit-base",
+        "libnvidia-container-tools",
+        "libnvidia-container1",
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("installed", "pin", "present"),
+    [
+        (ALL_AT_PIN, "1.20.0-1", True),
+        (ALL_AT_PIN, "1.18.0-1", False),  # another pin: apt has work to do
+        ({**ALL_AT_PIN, "libnvidia-container1": "1.17.8-1"}, "1.20.0-1", False),  # one package off the pin
+        ({k: v for k, v in ALL_AT_PIN.items() if k != "libnvidia-container-tools"}, "1.20.0-1", False),
+        ({"nvidia-container-toolkit": "1.17.8-1"}, "", True),  # unpinned: installed is enough
+        ({}, "", False),
+    ],
+)
+def test_apt_is_skipped_only_where_it_would_do_nothing(installed, pin, present):
+    value = templated("__nvidia_container_toolkit_present", nvidia_container_toolkit_version=pin, **_dpkg(**installed))
+    assert value is present
+
+
+def test_the_cve_check_reads_the_version_apt_just_installed():
+    before = _dpkg(**{"nvidia-container-toolkit-base": "1.17.7-1"})
+    assert templated("__nvidia_container_toolkit_installed_version", **before) == "1.17.7-1"
+    after = {"__nvidia_container_toolkit_installed_after": {"stdout": "1.20.0-1", "skipped": False}}
+    assert templated("__nvidia_container_toolkit_installed_version", **before, **after) == "1.20.0-1"

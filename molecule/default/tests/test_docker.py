@@ -2,7 +2,7 @@
 
 import time
 
-from conftest import busybox_image, daemon_json
+from conftest import busybox_image, daemon_json, task_status
 
 
 def test_service_is_running_and_enabled(host):
@@ -49,6 +49,35 @@ def test_docker_stopped_between_runs_is_brought_back(host, run_play):
     assert result.returncode == 0, result.stdout[-3000:]
     assert host.service("docker").is_running
     assert "changed=1" in result.stdout  # the start, and nothing else
+
+
+def test_a_converged_rerun_leaves_apt_and_systemd_alone(run_play):
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "changed=0" in result.stdout
+    # dpkg already has the packages and Docker is active and enabled (one probe each said so): no module run.
+    for task in ["Docker's packages are installed", "Docker's state is known", "Docker is enabled and running"]:
+        assert task_status(result.stdout, task) == "skipping", task
+
+
+def test_docker_disabled_between_runs_is_enabled_again(host, run_play):
+    host.check_output("systemctl disable docker.service")
+    assert not host.service("docker").is_enabled
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.service("docker").is_enabled and host.service("docker").is_running
+    assert task_status(result.stdout, "Docker is enabled and running") == "changed"
+    assert "changed=1" in result.stdout
+
+
+def test_a_package_missing_between_runs_is_installed_again(host, run_play):
+    # The engine's package gone, its dependencies left: the rerun's dpkg probe sees it and apt puts it back.
+    host.check_output("dpkg --remove --force-depends docker.io")
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host.package("docker.io").is_installed
+    assert task_status(result.stdout, "Docker's packages are installed") == "changed"
+    assert host.service("docker").is_running
 
 
 def test_apt_lock_held_by_another_process_is_waited_for(host, run_play):

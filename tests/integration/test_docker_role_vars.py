@@ -1,0 +1,61 @@
+"""The docker role's derived variables (vars/main.yml): what the preflight's one dpkg query and one systemctl
+query tell the later stages, templated by Ansible for states the test hosts are not in."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from role_vars import templated as role_var
+
+templated = functools.partial(role_var, "docker")
+
+UPSTREAM = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin"]
+CE = "5:27.3.1-1~ubuntu.24.04~noble"
+
+
+def _inputs(source: str, installed: dict, version: str = "", distro=("docker.io",)) -> dict:
+    lines = [f"{n} installed {v}" for n, v in installed.items()] + ["docker-ce not-installed "]
+    return {
+        "__docker_dpkg": {"stdout_lines": lines},
+        "__docker_source": source,
+        "docker_version": version,
+        "docker_upstream_packages": UPSTREAM,
+        "docker_distro_packages": list(distro),
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "installed", "version", "distro", "present"),
+    [
+        ("distro", {"docker.io": "20.10.24+dfsg1-1+deb12u1"}, "", ["docker.io"], True),
+        ("distro", {"containerd": "1.6.20~ds1-1+b1"}, "", ["docker.io"], False),
+        # A pin in docker_distro_packages holds only at that version.
+        ("distro", {"docker.io": "20.10.24+dfsg1-1+deb12u1"}, "", ["docker.io=20.10.24+dfsg1-1+deb12u1"], True),
+        ("distro", {"docker.io": "20.10.24+dfsg1-1+deb12u1"}, "", ["docker.io=26.1.5+dfsg1-9"], False),
+        ("upstream", dict.fromkeys(UPSTREAM, CE), CE, [], True),
+        ("upstream", dict.fromkeys(UPSTREAM, CE), "5:28.0.0-1~ubuntu.24.04~noble", [], False),
+        ("upstream", {n: "1" for n in UPSTREAM if n != "containerd.io"}, "", [], False),
+    ],
+)
+def test_apt_is_skipped_only_where_it_would_do_nothing(source, installed, version, distro, present):
+    assert templated("__docker_packages_present", **_inputs(source, installed, version, distro)) is present
+
+
+def test_moby_engine_is_read_from_the_same_query():
+    inputs = _inputs("moby", {"moby-engine": "24.0.9-ubuntu22.04u1"})
+    assert templated("__docker_moby_version", **inputs) == "24.0.9-ubuntu22.04u1"
+    assert templated("__docker_moby_version", **_inputs("distro", {"docker.io": "20.10"})) == ""
+
+
+def test_service_state_comes_from_the_earlier_probe_unless_the_packages_were_installed():
+    probe = {"__docker_unit_probe": {"stdout_lines": ["MainPID=812", "ActiveState=active", "UnitFileState=enabled"]}}
+    assert templated("__docker_unit_before", **probe) == {
+        "MainPID": "812",
+        "ActiveState": "active",
+        "UnitFileState": "enabled",
+    }
+    skipped = {"__docker_state": {"skipped": True}}
+    assert templated("__docker_active_state", **probe, **skipped) == "active"
+    asked = {"__docker_state": {"stdout": "activating", "skipped": False}}
+    assert templated("__docker_active_state", **probe, **asked) == "activating"
