@@ -11,7 +11,7 @@ description:
   - Runs C(apt-get update) for the one deb822 source file O(source), leaving the other lists alone, as
     needed right after a source is added or its key rotated.
   - Given O(content), first makes O(source) hold exactly that (mode 0644, owned by root), and refreshes the
-    index only when it had to write it or O(refresh) is true: one module run for "this source, in apt's index".
+    index only when it had to write it or O(refresh) is true, so that the source and its index take one module run.
   - A repository whose signature apt rejects (NO_PUBKEY, not signed, expired or bad signature) fails at once
     with the URL and apt's own words; network errors are tried again O(retries) times, then fail the same way.
   - apt also reports some failures only as warnings with exit status 0; those fail the task too.

@@ -39,6 +39,12 @@ options:
         C(/opt/gpuhost-standin/proc)) to play a loaded driver where no kernel module can be loaded.
     type: path
     default: /proc
+  installed_package:
+    description:
+      - A Debian package (or a dpkg-query pattern, e.g. C(libnvidia-compute-*)) whose installed upstream version
+        is reported as RV(ansible_facts.nvidia_gpu.installed_version), to compare the driver's userspace with the
+        loaded kernel module in the same run.
+    type: str
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -115,6 +121,12 @@ ansible_facts:
           description: Number of GPUs nvidia-smi lists.
           type: int
           sample: 1
+        installed_version:
+          description:
+            - The upstream version of O(installed_package) that dpkg has installed; empty where none is. Only with
+              O(installed_package).
+          type: str
+          sample: "580.95.05"
         smi_error:
           description: Why nvidia-smi gave no GPUs, when it did not.
           type: str
@@ -122,6 +134,7 @@ ansible_facts:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_gpu import (
@@ -136,6 +149,18 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.nvidia_gpu impor
 )
 
 PROC_VERSION = "driver/nvidia/version"
+# "ii  nvidia-smi 580.95.05-1" -> 580.95.05: the epoch and Debian revision are not the driver's version.
+INSTALLED = re.compile(r"^[ih]i\S*\s+\S+\s+(?:\d+:)?(\d+(?:\.\d+)+)", re.MULTILINE)
+
+
+def installed_version(module, package: str) -> str:
+    """The upstream version of the first installed package dpkg-query matches; '' where none is (or no dpkg)."""
+    dpkg_query = module.get_bin_path("dpkg-query")
+    if dpkg_query is None:
+        return ""
+    rc, out, _err = module.run_command([dpkg_query, "-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\n", package])
+    found = INSTALLED.search(out) if rc in (0, 1) else None
+    return found.group(1) if found else ""
 
 
 def read_proc_version(procfs_root):
@@ -169,6 +194,7 @@ def main():
             "nvidia_smi": {"type": "str", "default": "nvidia-smi"},
             "sysfs_root": {"type": "path", "default": "/sys"},
             "procfs_root": {"type": "path", "default": "/proc"},
+            "installed_package": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -187,6 +213,8 @@ def main():
         "gpu_count": len(gpus),
         "smi_error": error,
     }
+    if module.params["installed_package"]:
+        facts["installed_version"] = installed_version(module, module.params["installed_package"])
     if error and module.params["require_nvidia_smi"]:
         module.fail_json(msg=error, ansible_facts={"nvidia_gpu": facts})
     module.exit_json(changed=False, ansible_facts={"nvidia_gpu": facts})
