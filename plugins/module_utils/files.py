@@ -40,7 +40,9 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def write_atomic(module, path: str, data: bytes, mode: str | None = "0644") -> None:
+def write_atomic(
+    module, path: str, data: bytes, mode: str | None = "0644", *, owner: str = "root", group: str = "root"
+) -> None:
     """Replace path with data in one rename, so a reader never sees half a file.
 
     mode=None keeps the permissions of the file being replaced (atomic_move carries them over). On failure the
@@ -65,7 +67,7 @@ def write_atomic(module, path: str, data: bytes, mode: str | None = "0644") -> N
     module.atomic_move(tmp, path)
     if mode is None:
         return
-    file_args = module.load_file_common_arguments({"path": path, "mode": mode, "owner": "root", "group": "root"})
+    file_args = module.load_file_common_arguments({"path": path, "mode": mode, "owner": owner, "group": group})
     module.set_fs_attributes_if_different(file_args, False)
 
 

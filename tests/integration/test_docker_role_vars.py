@@ -57,5 +57,19 @@ def test_service_state_comes_from_the_earlier_probe_unless_the_packages_were_ins
     }
     skipped = {"__docker_state": {"skipped": True}}
     assert templated("__docker_active_state", **probe, **skipped) == "active"
-    asked = {"__docker_state": {"stdout": "activating", "skipped": False}}
+    asked = {"__docker_state": {"stdout_lines": ["MainPID=0", "ActiveState=activating", "UnitFileState=enabled"]}}
     assert templated("__docker_active_state", **probe, **asked) == "activating"
+    assert templated("__docker_unit_now", **probe, **asked)["MainPID"] == "0"
+    # Outside the role's service stage (--tags docker_install) the earlier probe is all there is.
+    assert templated("__docker_active_state", **probe) == "active"
+
+
+def test_the_restart_handler_reads_the_pid_only_where_the_service_stage_did_not():
+    before = {"__docker_unit_probe": {"stdout_lines": ["MainPID=812", "ActiveState=active", "UnitFileState=enabled"]}}
+    installed = {"__docker_state": {"stdout_lines": ["MainPID=1604", "ActiveState=active", "UnitFileState=enabled"]}}
+    # The package's install started a new engine, which read the new daemon.json: not the one to restart.
+    assert templated("__docker_pid_at_handler", **before, **installed, __docker_pid_now={"skipped": True}) == "1604"
+    # The handler asked (Docker was started or nothing was installed): its answer wins.
+    asked = {"__docker_pid_now": {"stdout": "812"}}
+    assert templated("__docker_pid_at_handler", **before, **installed, **asked) == "812"
+    assert templated("__docker_pid_at_handler", **before, __docker_state={"skipped": True}, **asked) == "812"

@@ -95,7 +95,30 @@ def test_apt_is_skipped_only_where_it_would_do_nothing(installed, pin, present):
 
 
 def test_the_cve_check_reads_the_version_apt_just_installed():
-    before = _dpkg(**{"nvidia-container-toolkit-base": "1.17.7-1"})
+    before = {**_dpkg(**{"nvidia-container-toolkit-base": "1.17.7-1"}), "nvidia_container_toolkit_version": ""}
     assert templated("__nvidia_container_toolkit_installed_version", **before) == "1.17.7-1"
     after = {"__nvidia_container_toolkit_installed_after": {"stdout": "1.20.0-1", "skipped": False}}
     assert templated("__nvidia_container_toolkit_installed_version", **before, **after) == "1.20.0-1"
+    # Pinned, apt installed the pin and nobody asked dpkg again.
+    pinned = {"nvidia_container_toolkit_version": "1.18.1-1", "__nvidia_container_toolkit_apt": {"changed": True}}
+    skipped = {"__nvidia_container_toolkit_installed_after": {"skipped": True}}
+    assert templated("__nvidia_container_toolkit_installed_version", **{**before, **pinned, **skipped}) == "1.18.1-1"
+    # Pinned but apt had nothing to do: what dpkg had.
+    untouched = {**pinned, "__nvidia_container_toolkit_apt": {"skipped": True}}
+    assert templated("__nvidia_container_toolkit_installed_version", **{**before, **untouched, **skipped}) == "1.17.7-1"
+
+
+@pytest.mark.parametrize(
+    ("service_mgr", "line", "loaded"),
+    [
+        ("systemd", "docker.service LoadState=loaded", True),
+        ("systemd", "docker.service LoadState=not-found", False),
+        # systemctl missing or silent: no unit to restart.
+        ("systemd", "docker.service LoadState=", False),
+        ("sysvinit", "docker.service LoadState=loaded", False),
+    ],
+)
+def test_docker_is_restarted_only_where_systemd_has_its_unit(service_mgr, line, loaded):
+    probe_lines = {"__nvidia_container_toolkit_installed": {"stdout_lines": ["Docker version 26.1.5+dfsg1", line]}}
+    facts = {"ansible_facts": {"service_mgr": service_mgr}}
+    assert templated("__nvidia_container_toolkit_docker_unit_loaded", **probe_lines, **facts) is loaded
