@@ -73,3 +73,9 @@ def test_the_restart_handler_reads_the_pid_only_where_the_service_stage_did_not(
     asked = {"__docker_pid_now": {"stdout": "812"}}
     assert templated("__docker_pid_at_handler", **before, **installed, **asked) == "812"
     assert templated("__docker_pid_at_handler", **before, __docker_state={"skipped": True}, **asked) == "812"
+    # Whether the handler asks at all.
+    started = {"__docker_started": {"changed": True}}
+    assert templated("__docker_pid_read_after_install", **installed, __docker_started={"skipped": True}) is True
+    assert templated("__docker_pid_read_after_install", **installed, **started) is False
+    assert templated("__docker_pid_read_after_install", __docker_state={"skipped": True}) is False
+    assert templated("__docker_pid_read_after_install") is False
