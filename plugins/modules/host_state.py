@@ -10,9 +10,9 @@ module: host_state
 short_description: Put files and dpkg holds in place in one module run, or say in check mode whether they are
 description:
   - Makes files (content, mode, owner, group; parent directories created) and dpkg holds what the caller
-    expects, and checks that packages are installed; every difference found is named in O(ignore:differences).
+    expects, and checks that packages are installed; every difference found is named in RV(differences).
   - In check mode it changes nothing and only reports, so the same task run with C(check_mode=true) is the
-    read-only question "is all of this already in place?" (O(ignore:matches)).
+    read-only question "is all of this already in place?" (RV(matches)).
   - One module run for what would otherwise be a C(copy) or C(template) per file and a C(dpkg_selections) per
     package, each several module runs; on a converged host that is most of a role's time.
 version_added: 0.2.0
