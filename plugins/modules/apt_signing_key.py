@@ -80,60 +80,8 @@ fingerprints:
   sample: ["9DC858229FC7DD38854AE2D88D81803C0EBFCD88"]
 """
 
-import time
-from urllib.parse import unquote, urlsplit
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import fetch_url
-from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
-from ansible_collections.gpuhost.provision.plugins.module_utils.openpgp import (
-    OpenPGPError,
-    normalize_fingerprint,
-    primary_fingerprints,
-    select_key,
-)
-
-
-def read_keyring(path):
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        return data, primary_fingerprints(data)
-    except (OSError, OpenPGPError):
-        return None, []
-
-
-def _fetch_error(info):
-    """Why one try failed. fetch_url's msg reads "OK (n bytes)" on responses that are not 200: never show it."""
-    status, msg = info.get("status"), info.get("msg") or ""
-    if msg and not msg.startswith("OK"):
-        return msg
-    return f"HTTP status {status}"
-
-
-def download(module, url):
-    params = module.params
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        # fetch_url answers file:// with status None, so it is read here: a path on the managed host.
-        path = unquote(parts.path)
-        try:
-            with open(path, "rb") as handle:
-                return handle.read()
-        except OSError as exc:
-            module.fail_json(msg=f"could not read the apt signing key {path} (from {url}): {exc.strerror}", url=url)
-    error = ""
-    for attempt in range(params["retries"] + 1):
-        if attempt:
-            time.sleep(params["delay"])
-        response, info = fetch_url(module, url, timeout=params["timeout"])
-        if info["status"] == 200 and response is not None:
-            return response.read()
-        error = _fetch_error(info)
-    module.fail_json(
-        msg=f"could not download the apt signing key from {url} after {params['retries'] + 1} tries: {error}",
-        url=url,
-    )
+from ansible_collections.gpuhost.provision.plugins.module_utils.signing_key import put_keyring
 
 
 def main():
@@ -150,50 +98,17 @@ def main():
         },
         supports_check_mode=True,
     )
-    url, dest = module.params["url"], module.params["dest"]
-    try:
-        wanted = normalize_fingerprint(module.params["fingerprint"])
-    except OpenPGPError as exc:
-        module.fail_json(msg=f"fingerprint: {exc}")
-
-    current, current_fprs = read_keyring(dest)
-    if wanted in current_fprs and not module.params["force"]:
-        # The pinned key is there already: no download (a converged host needs no network), but any other
-        # key beside it is dropped.
-        keyring = select_key(current, wanted)
-    else:
-        data = download(module, url)
-        try:
-            found = primary_fingerprints(data)
-        except OpenPGPError as exc:
-            module.fail_json(msg=f"the file at {url} is not an OpenPGP public key: {exc}", url=url)
-        if wanted not in found:
-            module.fail_json(
-                msg=(
-                    f"the key at {url} has fingerprint {', '.join(found)}, expected {wanted}: refusing to "
-                    "trust it. If the repository rotated its key, check the new fingerprint with its "
-                    "publisher and update the pinned value."
-                ),
-                url=url,
-                found=found,
-                expected=wanted,
-            )
-        keyring = select_key(data, wanted)
-    found = [wanted]
-
-    changed = keyring != current
-    result = {
-        "changed": changed,
-        "fingerprints": found,
-        "diff": {
-            "before": "\n".join(current_fprs) + "\n",
-            "after": "\n".join(found) + "\n",
-            "before_header": dest,
-            "after_header": dest,
-        },
-    }
-    if changed and not module.check_mode:
-        write_atomic(module, dest, keyring)
+    params = module.params
+    result = put_keyring(
+        module,
+        params["url"],
+        params["fingerprint"],
+        params["dest"],
+        force=params["force"],
+        retries=params["retries"],
+        delay=params["delay"],
+        timeout=params["timeout"],
+    )
     module.exit_json(**result)
 
 

@@ -19,6 +19,9 @@ description:
     the lists directory's time are put back as they were: one source was refreshed, not the index, so the
     next full refresh must not be skipped as fresh."
   - Waits up to O(lock_timeout) seconds for apt's and dpkg's locks (C(-o DPkg::Lock::Timeout)).
+  - "Given O(key_url), O(key_fingerprint) and O(keyring), first puts the repository's signing key in place as
+    M(gpuhost.provision.apt_signing_key) does (only the pinned key, nothing downloaded where O(keyring) holds it
+    already), and refreshes the index when the key changed: a role's key and source take one module run."
 version_added: 0.1.0
 author: gpuhost contributors (@gpuhost)
 options:
@@ -47,6 +50,25 @@ options:
     description: Seconds apt waits for a lock another apt or dpkg holds.
     type: int
     default: 600
+  key_url:
+    description:
+      - Where the repository's signing key is published (ASCII-armored or binary), C(https://), C(http://) or
+        C(file://) (a file on the managed host). Needs O(key_fingerprint) and O(keyring).
+    type: str
+    version_added: 0.2.0
+  key_fingerprint:
+    description: The primary key fingerprint O(key_url) must hold, spaces allowed.
+    type: str
+    version_added: 0.2.0
+  keyring:
+    description: The keyring file the source's C(Signed-By) names, written with the pinned key alone.
+    type: path
+    version_added: 0.2.0
+  validate_certs:
+    description: Check the key server's TLS certificate.
+    type: bool
+    default: true
+    version_added: 0.2.0
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -71,6 +93,19 @@ EXAMPLES = r"""
       Components: stable
       Signed-By: /etc/apt/keyrings/docker.gpg
     refresh: "{{ docker_key is changed }}"
+
+- name: Docker's signing key and repository, in apt's index (one module run)
+  gpuhost.provision.apt_source_update:
+    source: /etc/apt/sources.list.d/docker.sources
+    content: |
+      Types: deb
+      URIs: https://download.docker.com/linux/ubuntu
+      Suites: noble
+      Components: stable
+      Signed-By: /etc/apt/keyrings/docker.gpg
+    key_url: https://download.docker.com/linux/ubuntu/gpg
+    key_fingerprint: 9DC8 5822 9FC7 DD38 854A E2D8 8D81 803C 0EBF CD88
+    keyring: /etc/apt/keyrings/docker.gpg
 """
 
 RETURN = r"""
@@ -89,6 +124,19 @@ tries:
   type: int
   returned: always
   sample: 1
+key_changed:
+  description: Whether O(keyring) was (or, in check mode, would be) written.
+  type: bool
+  returned: with O(key_url)
+  sample: false
+  version_added: 0.2.0
+fingerprints:
+  description: Primary key fingerprints O(keyring) holds after the task (only the pinned one).
+  type: list
+  elements: str
+  returned: with O(key_url)
+  sample: ["9DC858229FC7DD38854AE2D88D81803C0EBFCD88"]
+  version_added: 0.2.0
 """
 
 import os
@@ -102,6 +150,7 @@ from ansible_collections.gpuhost.provision.plugins.module_utils.apt_update impor
     uris,
 )
 from ansible_collections.gpuhost.provision.plugins.module_utils.files import write_atomic
+from ansible_collections.gpuhost.provision.plugins.module_utils.signing_key import put_keyring
 
 # What ansible.builtin.apt's cache_valid_time reads: the stamp apt's update hook touches, else the lists dir.
 STAMP = "/var/lib/apt/periodic/update-success-stamp"
@@ -150,23 +199,46 @@ def main():
             "retries": {"type": "int", "default": 2},
             "delay": {"type": "int", "default": 5},
             "lock_timeout": {"type": "int", "default": 600},
+            "key_url": {"type": "str"},
+            "key_fingerprint": {"type": "str"},
+            "keyring": {"type": "path"},
+            "validate_certs": {"type": "bool", "default": True},
         },
+        required_together=[("key_url", "key_fingerprint", "keyring")],
         supports_check_mode=True,
     )
-    source = module.params["source"]
-    content = module.params["content"]
-    written, diff = False, {}
+    params = module.params
+    source = params["source"]
+    content = params["content"]
+    # A rotated key makes the cached index stale whatever its age.
+    refresh, diffs, extra = params["refresh"], [], {}
+    if params["key_url"]:
+        key = put_keyring(
+            module,
+            params["key_url"],
+            params["key_fingerprint"],
+            params["keyring"],
+            retries=params["retries"],
+            delay=params["delay"],
+        )
+        extra = {"key_changed": key["changed"], "fingerprints": key["fingerprints"]}
+        refresh = refresh or key["changed"]
+        if key["changed"]:
+            diffs.append(key["diff"])
+    written = False
     if content is not None:
         written, before = differs(source, content)
         if written:
-            diff = {"before": before, "after": content, "before_header": source, "after_header": source}
+            diffs.append({"before": before, "after": content, "before_header": source, "after_header": source})
             if not module.check_mode:
                 write_atomic(module, source, content.encode())
-        elif not module.params["refresh"]:
-            module.exit_json(changed=False, written=False, tries=0)
+        elif not refresh:
+            module.exit_json(changed=False, written=False, tries=0, **extra)
+    # The callback shows each of a list of diffs.
+    diff = diffs[0] if len(diffs) == 1 else diffs
     # In check mode the source may be one a previous task only pretended to write.
     if module.check_mode:
-        module.exit_json(changed=True, written=written, tries=0, diff=diff)
+        module.exit_json(changed=True, written=written, tries=0, diff=diff, **extra)
     try:
         with open(source, encoding="utf-8") as handle:
             where = ", ".join(uris(handle.read())) or source
@@ -184,7 +256,9 @@ def main():
         restore_index_times(saved)
         lines = problems(out + "\n" + err)
         if rc == 0 and not lines:
-            module.exit_json(changed=True, written=written, tries=attempt + 1, stdout_lines=out.splitlines(), diff=diff)
+            module.exit_json(
+                changed=True, written=written, tries=attempt + 1, stdout_lines=out.splitlines(), diff=diff, **extra
+            )
         if is_signature_problem(lines):
             module.fail_json(
                 msg=f"apt refused the repository {where} ({source}): its signature does not verify against the "

@@ -1,5 +1,5 @@
-"""The docker role's derived variables (vars/main.yml): what the preflight's one dpkg query and one systemctl
-query tell the later stages, templated by Ansible for states the test hosts are not in."""
+"""The docker role's derived variables (vars/main.yml): what the preflight's one probe (dpkg-query, then
+systemctl show) tells the later stages, templated by Ansible for states the test hosts are not in."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ templated = functools.partial(role_var, "docker")
 
 UPSTREAM = ["docker-ce", "docker-ce-cli", "containerd.io", "docker-buildx-plugin", "docker-compose-plugin"]
 CE = "5:27.3.1-1~ubuntu.24.04~noble"
+# The preflight probe's output on a converged host: dpkg-query's lines, then systemctl show's.
+PROBE = ["docker.io installed 20.10.24+dfsg1-1+deb12u1", "MainPID=812", "ActiveState=active", "UnitFileState=enabled"]
 
 
 def _inputs(source: str, installed: dict, version: str = "", distro=("docker.io",)) -> dict:
@@ -49,12 +51,14 @@ def test_moby_engine_is_read_from_the_same_query():
 
 
 def test_service_state_comes_from_the_earlier_probe_unless_the_packages_were_installed():
-    probe = {"__docker_unit_probe": {"stdout_lines": ["MainPID=812", "ActiveState=active", "UnitFileState=enabled"]}}
+    probe = {"__docker_dpkg": {"stdout_lines": PROBE}}
     assert templated("__docker_unit_before", **probe) == {
         "MainPID": "812",
         "ActiveState": "active",
         "UnitFileState": "enabled",
     }
+    # The packages are read from the same output, without the unit's lines.
+    assert templated("__docker_installed", **probe) == {"docker.io": "20.10.24+dfsg1-1+deb12u1"}
     skipped = {"__docker_state": {"skipped": True}}
     assert templated("__docker_active_state", **probe, **skipped) == "active"
     asked = {"__docker_state": {"stdout_lines": ["MainPID=0", "ActiveState=activating", "UnitFileState=enabled"]}}
@@ -65,7 +69,7 @@ def test_service_state_comes_from_the_earlier_probe_unless_the_packages_were_ins
 
 
 def test_the_restart_handler_reads_the_pid_only_where_the_service_stage_did_not():
-    before = {"__docker_unit_probe": {"stdout_lines": ["MainPID=812", "ActiveState=active", "UnitFileState=enabled"]}}
+    before = {"__docker_dpkg": {"stdout_lines": PROBE}}
     installed = {"__docker_state": {"stdout_lines": ["MainPID=1604", "ActiveState=active", "UnitFileState=enabled"]}}
     # The package's install started a new engine, which read the new daemon.json: not the one to restart.
     assert templated("__docker_pid_at_handler", **before, **installed, __docker_pid_now={"skipped": True}) == "1604"
