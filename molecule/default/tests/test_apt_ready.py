@@ -1,12 +1,28 @@
-"""The host recovers by itself: apt_ready before the docker role's first apt operation (real apt and dpkg).
+"""The host recovers by itself: apt_ready before the docker role's first package install (real apt and dpkg).
 
 An interrupted dpkg is finished, a held lock is waited for and then named with its holder, a source apt
 cannot read is named (another tool's) or rewritten (gpuhost's own), and a one-source refresh does not make
-the whole index look fresh.
+the whole index look fresh. The host is converged already, so each run asks for one more package (Debian's
+`hello`, removed again after the test) to give the role something to install; a rerun with nothing to install
+does not wait for apt at all.
 """
 
+import contextlib
 import shlex
 import time
+
+from conftest import task_status
+
+# One more package than the scenario's converge installs: the role has apt work, so apt_ready runs first.
+INSTALL = {"docker_distro_packages": ["docker.io", "hello"]}
+
+
+@contextlib.contextmanager
+def extra_package_removed_after(host):
+    try:
+        yield
+    finally:
+        host.run("dpkg --purge hello")
 
 CONTROL = "Package: gpuhost-test-interrupted\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n"
 INTERRUPTED = f"""set -e
@@ -24,7 +40,8 @@ def test_an_interrupted_dpkg_is_finished_before_installing(host, run_play):
     # A VM reset during a package install: unpacked, never configured, dpkg's journal left behind.
     host.check_output(f"bash -c {shlex.quote(INTERRUPTED)}")
     assert "gpuhost-test-interrupted" in host.check_output("dpkg --audit")
-    result = run_play()
+    with extra_package_removed_after(host):
+        result = run_play(extra_vars=INSTALL)
     assert result.returncode == 0, result.stdout[-3000:]
     assert host.check_output("dpkg --audit") == ""
     assert host.file("/run/gpuhost-test-configured").exists
@@ -41,7 +58,8 @@ def test_a_lock_held_too_long_names_its_holder(host, run_play):
     host.check_output("for i in $(seq 50); do [ -e /run/gpuhost-test-locked2 ] && break; sleep 0.1; done")
     pid = host.check_output("systemctl show -p MainPID --value gpuhost-test-apt-lock2")
     started = time.monotonic()
-    result = run_play(extra_vars={"docker_apt_lock_timeout": 6})
+    with extra_package_removed_after(host):
+        result = run_play(extra_vars={**INSTALL, "docker_apt_lock_timeout": 6})
     assert result.returncode != 0
     assert time.monotonic() - started < 35  # it gave up at the timeout, not when the lock was released
     assert "/var/lib/dpkg/lock-frontend by process " + pid in result.stdout, result.stdout[-3000:]
@@ -52,7 +70,8 @@ def test_a_lock_held_too_long_names_its_holder(host, run_play):
 def test_another_tools_unreadable_source_is_named(host, run_play):
     host.check_output("echo 'deb http://mirror.example.invalid/debian' > /etc/apt/sources.list.d/vendor-tool.list")
     try:
-        result = run_play()
+        with extra_package_removed_after(host):
+            result = run_play(extra_vars=INSTALL)
     finally:
         host.check_output("rm -f /etc/apt/sources.list.d/vendor-tool.list")
     assert result.returncode != 0
@@ -68,7 +87,8 @@ def test_gpuhosts_own_broken_source_is_replaced_not_fatal(host, run_play):
         "printf '# Managed by gpuhost.provision (Ansible); local changes are overwritten.\\nTypes: deb\\n"
         "URIs: not a url\\nSuites: /\\n' > /etc/apt/sources.list.d/nvidia-container-toolkit.sources"
     )
-    result = run_play()
+    with extra_package_removed_after(host):
+        result = run_play(extra_vars=INSTALL)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "which gpuhost wrote earlier: removed" in result.stdout
     assert host.run("apt-cache policy").rc == 0
@@ -98,7 +118,8 @@ def test_cloud_init_is_waited_for_before_apt(host, run_play):
     host.check_output(f"cat > /usr/local/bin/cloud-init <<'EOF'\n{CLOUD_INIT}EOF\nchmod 755 /usr/local/bin/cloud-init")
     try:
         started = time.monotonic()
-        result = run_play()
+        with extra_package_removed_after(host):
+            result = run_play(extra_vars=INSTALL)
         waited = time.monotonic() - started
     finally:
         host.check_output("rm -f /usr/local/bin/cloud-init")
@@ -114,7 +135,8 @@ def test_another_tools_dead_repository_is_named_with_what_to_do(host, run_play):
     host.check_output("touch -d '2 hours ago' /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists")
     try:
         started = time.monotonic()
-        result = run_play()
+        with extra_package_removed_after(host):
+            result = run_play(extra_vars=INSTALL)
         took = time.monotonic() - started
     finally:
         host.check_output(f"rm -f {source}")
@@ -125,3 +147,22 @@ def test_another_tools_dead_repository_is_named_with_what_to_do(host, run_play):
     )
     assert "move its file out of /etc/apt/sources.list.d" in words
     assert took < 120
+
+
+def test_a_rerun_with_nothing_to_install_does_not_wait_for_apt(host, run_play):
+    # unattended-upgrades holding the lock on a converged host: the rerun has no apt work and must not wait.
+    hold = (
+        "import fcntl, time; f = open('/var/lib/dpkg/lock-frontend', 'w'); "
+        "fcntl.lockf(f, fcntl.LOCK_EX); open('/run/gpuhost-test-locked3', 'w').close(); time.sleep(60)"
+    )
+    host.check_output(f'systemd-run --unit=gpuhost-test-apt-lock3 python3 -c "{hold}"')
+    try:
+        host.check_output("for i in $(seq 50); do [ -e /run/gpuhost-test-locked3 ] && break; sleep 0.1; done")
+        started = time.monotonic()
+        result = run_play()
+        took = time.monotonic() - started
+    finally:
+        host.run("systemctl stop gpuhost-test-apt-lock3")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert task_status(result.stdout, "Apt is ready for Docker's packages") == "skipping"
+    assert took < 50
