@@ -83,3 +83,11 @@ def test_the_restart_handler_reads_the_pid_only_where_the_service_stage_did_not(
     assert templated("__docker_pid_read_after_install", **installed, **started) is False
     assert templated("__docker_pid_read_after_install", __docker_state={"skipped": True}) is False
     assert templated("__docker_pid_read_after_install") is False
+
+
+def test_only_other_source_files_naming_dockers_host_are_conflict_candidates():
+    lines = [*PROBE, "/etc/apt/sources.list.d/docker.sources", "/etc/apt/sources.list.d/docker.list"]
+    assert templated("__docker_other_sources", __docker_dpkg={"stdout_lines": lines}) == [
+        "/etc/apt/sources.list.d/docker.list"
+    ]
+    assert templated("__docker_other_sources", __docker_dpkg={"stdout_lines": lines[:-1]}) == []

@@ -122,3 +122,20 @@ def test_docker_is_restarted_only_where_systemd_has_its_unit(service_mgr, line, 
     probe_lines = {"__nvidia_container_toolkit_installed": {"stdout_lines": ["Docker version 26.1.5+dfsg1", line]}}
     facts = {"ansible_facts": {"service_mgr": service_mgr}}
     assert templated("__nvidia_container_toolkit_docker_unit_loaded", **probe_lines, **facts) is loaded
+
+
+def test_only_other_source_files_naming_nvidias_host_are_conflict_candidates():
+    # The probe's grep lists every source file naming the host, the role's own among them.
+    lines = [
+        "nvidia-container-toolkit installed 1.20.0-1",
+        "Docker version 26.1.5+dfsg1, build a72d7cd",
+        "docker.service LoadState=loaded",
+        "/etc/apt/sources.list.d/nvidia-container-toolkit.sources",
+        "/etc/apt/sources.list.d/nvidia-container-toolkit.list",
+    ]
+    found = templated(
+        "__nvidia_container_toolkit_other_sources", __nvidia_container_toolkit_installed={"stdout_lines": lines}
+    )
+    assert found == ["/etc/apt/sources.list.d/nvidia-container-toolkit.list"]
+    alone = {"stdout_lines": lines[:4]}
+    assert templated("__nvidia_container_toolkit_other_sources", __nvidia_container_toolkit_installed=alone) == []
