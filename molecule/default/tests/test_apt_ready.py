@@ -24,6 +24,7 @@ def extra_package_removed_after(host):
     finally:
         host.run("dpkg --purge hello")
 
+
 CONTROL = "Package: gpuhost-test-interrupted\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\n"
 INTERRUPTED = f"""set -e
 mkdir -p /tmp/gpuhost-pkg/DEBIAN
