@@ -83,18 +83,7 @@ EXAMPLES = r"""
   gpuhost.provision.apt_source_update:
     source: /etc/apt/sources.list.d/docker.sources
 
-- name: Docker's repository is this deb822 source, in apt's index
-  gpuhost.provision.apt_source_update:
-    source: /etc/apt/sources.list.d/docker.sources
-    content: |
-      Types: deb
-      URIs: https://download.docker.com/linux/ubuntu
-      Suites: noble
-      Components: stable
-      Signed-By: /etc/apt/keyrings/docker.gpg
-    refresh: "{{ docker_key is changed }}"
-
-- name: Docker's signing key and repository, in apt's index (one module run)
+- name: Docker's signing key and repository are this deb822 source, in apt's index (one module run)
   gpuhost.provision.apt_source_update:
     source: /etc/apt/sources.list.d/docker.sources
     content: |
