@@ -5,7 +5,9 @@ Every figure is measured --repeat times (default 3) on fresh hosts and reported 
 samples beside it: package downloads make single runs swing by a quarter. Figures printed (and --json):
   1. site.yml (driver via Debian's packages, docker.io, the toolkit from the stand-in mirror; verify
      skipped) on a fresh sandbox host, beside baseline.sh doing the same apt and file work by hand on an
-     identical fresh host, in the same run: wall times and their ratio (target: <= 1.3x).
+     identical fresh host, in the same run: wall times and their ratio (target: <= 1.3x). Beside them, on a
+     third fresh host, the floor: floor.yml, the baseline's work as a bare playbook of builtin modules
+     without the roles' checks, i.e. what Ansible's per-task cost alone adds to that work. --no-floor skips it.
   2. A second site.yml run on the converged host: wall time and changed= (targets: changed=0, <= 8 s), and
      where its time goes: the slowest tasks from ansible.posix.profile_tasks, summed per role.
   3. Fleets of 1, 4 and 8 fresh hosts converged together (forks = hosts, all hosts in one batch:
@@ -44,6 +46,8 @@ PREFIX = os.environ.get("GPUHOST_BENCH_PREFIX", "gpuhost-bench")
 # Counts index refreshes: apt runs this before every update, from apt-get and python-apt alike.
 APT_HOOK = 'APT::Update::Pre-Invoke {"date +%s >> /var/log/gpuhost-bench-apt-updates";};\n'
 BASELINE = os.path.join(ROOT, "benchmarks", "baseline.sh")
+FLOOR = os.path.join(ROOT, "benchmarks", "floor.yml")
+SITE = os.path.join(ROOT, "playbooks", "site.yml")
 
 
 def start_hosts(names: list[str]) -> None:
@@ -67,8 +71,9 @@ def apt_updates(name: str) -> int:
     return len(out.stdout.split())
 
 
-def converge(names: list[str], *extra: str) -> tuple[float, str]:
-    """site.yml on these hosts, with the sandbox inventory's settings; returns (seconds, output)."""
+def converge(names: list[str], *extra: str, playbook: str = SITE) -> tuple[float, str]:
+    """site.yml (or another playbook) on these hosts, with the sandbox inventory's settings; returns (seconds,
+    output)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as inv:
         hosts = "".join(f"    {n}:\n" for n in names)
         inv.write(
@@ -84,7 +89,7 @@ def converge(names: list[str], *extra: str) -> tuple[float, str]:
         "--forks",
         str(len(names)),
         *extra,
-        os.path.join(ROOT, "playbooks", "site.yml"),
+        playbook,
     ]
     # profile_tasks lists every task (not its default 20), for where_time_goes().
     env = dict(
@@ -142,6 +147,12 @@ def keep(folder: str | None, name: str, output: str) -> None:
             handle.write(output)
 
 
+def rotated(names: list[str], repeat: int) -> list[str]:
+    """The order the runs of one repeat go in: each repeat starts one further along."""
+    shift = repeat % len(names)
+    return names[shift:] + names[:shift]
+
+
 def summary(samples: list[float]) -> dict:
     return {"median": round(statistics.median(samples), 1), "samples": [round(s, 1) for s in samples]}
 
@@ -158,6 +169,7 @@ def main() -> int:
     parser.add_argument("--second-runs", type=int, default=2, help="second runs per converged host")
     parser.add_argument("--fleet-repeat", type=int, default=1, help="runs per fleet size")
     parser.add_argument("--keep-output", help="write each run's ansible-playbook output here")
+    parser.add_argument("--no-floor", action="store_true", help="no floor.yml host beside each pair")
     args = parser.parse_args()
     figures: dict = {
         "machine": f"{platform.node()} {os.cpu_count()} cores",
@@ -165,18 +177,25 @@ def main() -> int:
         "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
     }
 
-    ansible_runs, shell_runs, second_runs, changed, profiles, updates = [], [], [], [], [], {}
+    ansible_runs, shell_runs, floor_runs, second_runs, changed, profiles, updates = [], [], [], [], [], [], {}
     for repeat in range(args.repeat):
-        pair = [f"{PREFIX}-ansible", f"{PREFIX}-shell"]
+        pair = [f"{PREFIX}-ansible", f"{PREFIX}-shell"] + ([] if args.no_floor else [f"{PREFIX}-floor"])
         start_hosts(pair)
         try:
-            # Alternate which goes first: the first one also warms the mirror's and Docker's caches.
-            if repeat % 2 == 0:
-                shell_s = baseline(pair[1])
-                ansible_s, first_out = converge(pair[:1])
-            else:
-                ansible_s, first_out = converge(pair[:1])
-                shell_s = baseline(pair[1])
+            runs = {
+                "shell": lambda hosts=pair: baseline(hosts[1]),
+                "ansible": lambda hosts=pair: converge(hosts[:1]),
+                "floor": lambda hosts=pair: converge(hosts[2:], playbook=FLOOR),
+            }
+            if args.no_floor:
+                del runs["floor"]
+            # Rotate which goes first: the first one also warms the mirror's and Docker's caches.
+            results = {name: runs[name]() for name in rotated(list(runs), repeat)}
+            shell_s = results["shell"]
+            ansible_s, first_out = results["ansible"]
+            if not args.no_floor:
+                floor_runs.append(results["floor"][0])
+                keep(args.keep_output, f"floor-{repeat + 1}.log", results["floor"][1])
             keep(args.keep_output, f"first-{repeat + 1}.log", first_out)
             for _second in range(args.second_runs):
                 second_s, second_out = converge(pair[:1])
@@ -185,11 +204,17 @@ def main() -> int:
                 changed.append(changed_counts(second_out))
                 profiles.append(where_time_goes(second_out))
             updates = {"apt_updates_ansible": apt_updates(pair[0]), "apt_updates_shell": apt_updates(pair[1])}
+            if not args.no_floor:
+                updates["apt_updates_floor"] = apt_updates(pair[2])
         finally:
             remove_hosts(pair)
         ansible_runs.append(ansible_s)
         shell_runs.append(shell_s)
-        print(f"repeat {repeat + 1}: ansible {ansible_s:.1f} s, shell {shell_s:.1f} s, second {second_runs[-1]:.1f} s")
+        floor_text = f", floor {floor_runs[-1]:.1f} s" if floor_runs else ""
+        print(
+            f"repeat {repeat + 1}: ansible {ansible_s:.1f} s, shell {shell_s:.1f} s{floor_text}, "
+            f"second {second_runs[-1]:.1f} s"
+        )
     ratios = [a / s for a, s in zip(ansible_runs, shell_runs, strict=True)]
     roles = sorted({r for p in profiles for r in p})
     per_role = {r: round(statistics.median([p.get(r, 0.0) for p in profiles]), 2) for r in roles}
@@ -199,6 +224,13 @@ def main() -> int:
         "ratio": {"median": round(statistics.median(ratios), 2), "samples": [round(r, 2) for r in ratios]},
         **updates,
     }
+    if floor_runs:
+        floor_ratios = [f / s for f, s in zip(floor_runs, shell_runs, strict=True)]
+        figures["first_run"]["floor_s"] = summary(floor_runs)
+        figures["first_run"]["floor_ratio"] = {
+            "median": round(statistics.median(floor_ratios), 2),
+            "samples": [round(r, 2) for r in floor_ratios],
+        }
     figures["second_run"] = {
         "seconds": summary(second_runs),
         "changed": changed,
@@ -207,6 +239,12 @@ def main() -> int:
     print(f"first run   ansible {show(ansible_runs)}")
     print(f"            shell   {show(shell_runs)}")
     print(f"            ratio   {statistics.median(ratios):.2f}x (median of {', '.join(f'{r:.2f}' for r in ratios)})")
+    if floor_runs:
+        print(f"            floor   {show(floor_runs)}, floor.yml: the same work, builtin modules, no checks")
+        print(
+            f"            floor ratio {statistics.median(floor_ratios):.2f}x "
+            f"(median of {', '.join(f'{r:.2f}' for r in floor_ratios)})"
+        )
     print(f"second run  {show(second_runs)}   changed={changed}")
     print("second run, profile_tasks seconds per role (median):", per_role)
 

@@ -35,3 +35,10 @@ def test_time_is_summed_per_role_and_the_play():
 def test_figures_are_medians_with_their_samples():
     assert converge.summary([12.0, 9.5, 30.2]) == {"median": 12.0, "samples": [12.0, 9.5, 30.2]}
     assert converge.changed_counts(OUTPUT) == [0]
+
+
+def test_each_repeat_starts_with_the_next_run():
+    runs = ["shell", "ansible", "floor"]
+    assert [converge.rotated(runs, r)[0] for r in range(4)] == ["shell", "ansible", "floor", "shell"]
+    assert sorted(converge.rotated(runs, 2)) == sorted(runs)
+    assert converge.rotated(["shell", "ansible"], 1) == ["ansible", "shell"]
