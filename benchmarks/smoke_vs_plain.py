@@ -80,6 +80,10 @@ def allreduce_rows(mib: int) -> tuple[int, tuple]:
         smoke = gpuhost_smoke.ddp_check(steps=5, allreduce_mib=mib, iters=20)
         plain = plain_allreduce(device, mib=mib)
         rank = dist.get_rank()
+        # Every rank done before any tears the group down: a gloo peer whose partner closed its pairs first
+        # aborts ("terminate called without an active exception", seen once in CI). Not in the finally: a rank
+        # that failed would wait there for one that never arrives.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
     row = (

@@ -87,6 +87,18 @@ def remove_matching(config: dict, matches: dict) -> dict:
     return {key: value for key, value in config.items() if not (key in matches and matches[key] == value)}
 
 
+def apply(
+    current: dict, settings: dict, defaults: dict, replace: list | tuple = (), matches: dict | None = None
+) -> dict:
+    """What the docker_daemon_json module writes: settings merged, defaults filled in, matching keys dropped."""
+    return remove_matching(fill_defaults(merge_replacing(current, settings, replace), defaults), matches or {})
+
+
+def would_change(current: dict, config: dict, exists: bool) -> bool:
+    """The file would be written: its keys differ, or there is none yet and the config is not empty."""
+    return config != current or (not exists and bool(config))
+
+
 def render(config: dict) -> str:
     """Text written to disk: key order kept (the user's keys stay where they were), two-space indent."""
     return json.dumps(config, indent=2) + "\n"

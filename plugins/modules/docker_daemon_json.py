@@ -140,11 +140,10 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.gpuhost.provision.plugins.module_utils.daemon_json import (
     DaemonJsonError,
-    fill_defaults,
-    merge_replacing,
+    apply,
     parse,
-    remove_matching,
     render,
+    would_change,
 )
 from ansible_collections.gpuhost.provision.plugins.module_utils.files import backup, write_atomic
 
@@ -196,10 +195,8 @@ def main():
         module.fail_json(msg=str(exc))
 
     p = module.params
-    config = remove_matching(
-        fill_defaults(merge_replacing(current, p["settings"], p["replace"]), p["defaults"]), p["remove_matching"]
-    )
-    changed = config != current or (not exists and bool(config))
+    config = apply(current, p["settings"], p["defaults"], p["replace"], p["remove_matching"])
+    changed = would_change(current, config, exists)
     missing = object()
     changed_keys = sorted(key for key in {*current, *config} if current.get(key, missing) != config.get(key, missing))
     result = {"changed": changed, "config": config, "path": path, "changed_keys": changed_keys, "validated": False}

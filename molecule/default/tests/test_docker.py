@@ -154,3 +154,24 @@ def test_a_rerun_soon_after_a_failed_start_is_not_refused_by_the_start_limit(hos
             'json.dump(c, open(p, "w"), indent=2)\''
         )
         host.check_output("systemctl reset-failed docker.service docker.socket; systemctl restart docker.service")
+
+
+def test_daemon_json_is_merged_on_a_rerun_only_where_the_file_lost_a_key(host, run_play):
+    merge = "Docker's daemon.json holds the role's keys beside the user's own"
+    # Converged: the preflight's probe read a file the merge leaves as it is, so no module run.
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "changed=0" in result.stdout
+    assert task_status(result.stdout, merge) == "skipping"
+    # A key the role adds, removed by hand: the probe sees it gone, the merge puts it back, the user's keys stay.
+    host.check_output(
+        'python3 -c \'import json; p="/etc/docker/daemon.json"; c=json.load(open(p)); del c["log-opts"]["max-file"]; '
+        'json.dump(c, open(p, "w"), indent=2)\''
+    )
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert task_status(result.stdout, merge) == "changed"
+    assert daemon_json(host)["log-opts"] == {"labels": "owner", "max-size": "10m", "max-file": "3"}
+    assert daemon_json(host)["live-restore"] is True
+    again = run_play()
+    assert "changed=0" in again.stdout, again.stdout[-3000:]

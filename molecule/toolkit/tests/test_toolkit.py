@@ -133,8 +133,24 @@ def test_a_converged_rerun_asks_apt_and_docker_nothing(run_play):
     # the install stage is not even included.
     assert task_status(result.stdout, "Install (where a toolkit package is missing or not at the pin)") == "skipping"
     assert "The NVIDIA Container Toolkit is installed]" not in result.stdout
+    # The probe read a daemon.json that already registers the runtime: the merge needs no module run.
     merge = "Docker's daemon.json registers the nvidia runtime beside the user's own keys"
-    assert task_status(result.stdout, merge) == "ok"
+    assert task_status(result.stdout, merge) == "skipping"
+
+
+def test_a_runtime_removed_by_hand_is_registered_again(host, run_play):
+    host.check_output(
+        'python3 -c \'import json; p="/etc/docker/daemon.json"; c=json.load(open(p)); del c["runtimes"]["nvidia"]; '
+        'json.dump(c, open(p, "w"), indent=2)\''
+    )
+    result = run_play()
+    assert result.returncode == 0, result.stdout[-3000:]
+    merge = "Docker's daemon.json registers the nvidia runtime beside the user's own keys"
+    assert task_status(result.stdout, merge) == "changed"
+    assert daemon_json(host)["runtimes"]["nvidia"]["path"] == "nvidia-container-runtime"
+    assert "nvidia" in runtimes(host)
+    again = run_play()
+    assert "changed=0" in again.stdout, again.stdout[-3000:]
 
 
 def test_a_toolkit_package_missing_between_runs_is_installed_again(host, run_play):

@@ -183,6 +183,9 @@ def ddp_check(steps: int, allreduce_mib: int, iters: int) -> dict:
         }
         if not (params_equal and sum_ok):
             raise SystemExit(f"rank {rank}: DDP parameters equal={params_equal}, all-reduce sum ok={sum_ok}")
+        if owned:
+            # Every rank done before any tears the group down (see benchmarks/smoke_vs_plain.py).
+            dist.barrier()
         return result
     finally:
         if owned:
